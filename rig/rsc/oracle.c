@@ -1,0 +1,624 @@
+/*
+ * RSC oracle: chains, cached segments, drain timers, guest RX buffers and
+ * the output queue.  The decisions themselves live in rules.c.
+ */
+#include "rsc/oracle.h"
+
+#include <string.h>
+
+#include "net/checksum.h"
+#include "net/wire.h"
+#include "rsc/rules.h"
+
+/* One cached segment (QEMU's VirtioNetRscSeg). */
+typedef struct RscSeg {
+    GByteArray *frame;     /* first frame, then appended payload */
+    RigVirtioNetHdrV1 hdr; /* the first frame's tap header */
+    guint16 payload;       /* TCP payload bytes held (unit.payload) */
+    guint16 packets;       /* uint16_t in QEMU: wraps the same way */
+    guint16 dup_acks;
+    guint16 mss;        /* spec mode: first non-empty payload */
+    gboolean coalesced; /* is_coalesced: delivered with RSC_INFO */
+} RscSeg;
+
+/* One family (QEMU's VirtioNetRscChain). */
+typedef struct RscChain {
+    GQueue segs; /* RscSeg *, cache order */
+    gboolean timer_armed;
+    guint64 deadline;
+    guint64 armed_order; /* ties between chains fire in arming order */
+    RscStats stats;
+} RscChain;
+
+/* A frame QEMU's net queue / the tap holds while the guest has no buffer. */
+typedef struct RscHeld {
+    RigVirtioNetHdrV1 hdr;
+    guint8 *frame;
+    gsize len;
+} RscHeld;
+
+struct RscOracle {
+    RscOracleConfig cfg;
+    guint64 now;
+    guint64 rx_free;
+    guint64 arm_counter;
+    RscChain chains[RSC_FAMILY_COUNT];
+    GQueue out;     /* RscDelivered * */
+    GQueue backlog; /* RscHeld * */
+    guint64 lost_segments;
+    guint64 lost_bytes;
+};
+
+static void rsc_seg_free(RscSeg *seg)
+{
+    if (seg) {
+        g_byte_array_unref(seg->frame);
+        g_free(seg);
+    }
+}
+
+static void rsc_held_free(RscHeld *held)
+{
+    if (held) {
+        g_free(held->frame);
+        g_free(held);
+    }
+}
+
+void rsc_delivered_free(RscDelivered *d)
+{
+    if (d) {
+        g_free(d->frame);
+        g_free(d);
+    }
+}
+
+RscOracle *rsc_oracle_new(const RscOracleConfig *cfg)
+{
+    RscOracle *o;
+
+    g_return_val_if_fail(cfg != NULL, NULL);
+
+    o = g_new0(RscOracle, 1);
+    o->cfg = *cfg;
+    if (o->cfg.interval_ns == 0) {
+        o->cfg.interval_ns = RSC_DEFAULT_INTERVAL_NS;
+    }
+    o->rx_free = RSC_RX_BUFFERS_UNLIMITED;
+    for (int f = 0; f < RSC_FAMILY_COUNT; f++) {
+        g_queue_init(&o->chains[f].segs);
+    }
+    g_queue_init(&o->out);
+    g_queue_init(&o->backlog);
+    return o;
+}
+
+void rsc_oracle_free(RscOracle *o)
+{
+    if (!o) {
+        return;
+    }
+    for (int f = 0; f < RSC_FAMILY_COUNT; f++) {
+        g_queue_clear_full(&o->chains[f].segs, (GDestroyNotify)rsc_seg_free);
+    }
+    g_queue_clear_full(&o->out, (GDestroyNotify)rsc_delivered_free);
+    g_queue_clear_full(&o->backlog, (GDestroyNotify)rsc_held_free);
+    g_free(o);
+}
+
+/*
+ * virtio_net_do_receive: one guest buffer per frame.  Takes @frame (owned)
+ * and returns FALSE, like QEMU's 0, when no buffer is free; @frame is then
+ * freed.
+ */
+static gboolean rsc_deliver_owned(RscOracle *o, const RigVirtioNetHdrV1 *hdr,
+                                  guint8 *frame, gsize len, RscCause cause,
+                                  int family)
+{
+    RscDelivered *d;
+
+    if (o->rx_free == 0) {
+        g_free(frame);
+        return FALSE;
+    }
+    if (o->rx_free != RSC_RX_BUFFERS_UNLIMITED) {
+        o->rx_free--;
+    }
+    d = g_new0(RscDelivered, 1);
+    d->t_ns = o->now;
+    d->hdr = *hdr;
+    /* Set by QEMU with mergeable buffers; one buffer holds the frame. */
+    rig_le16_set(&d->hdr.num_buffers, 1);
+    d->frame = frame;
+    d->len = len;
+    d->cause = cause;
+    d->family = family;
+    g_queue_push_tail(&o->out, d);
+    return TRUE;
+}
+
+/* rsc_deliver_owned() for a borrowed frame. */
+static gboolean rsc_deliver(RscOracle *o, const RigVirtioNetHdrV1 *hdr,
+                            const guint8 *frame, gsize len, RscCause cause,
+                            int family)
+{
+    if (o->rx_free == 0) {
+        return FALSE;
+    }
+    return rsc_deliver_owned(o, hdr, g_memdup2(frame, len), len, cause, family);
+}
+
+static gsize rsc_ip_end(RscFamily family, const guint8 *frame)
+{
+    const RigIpv4Hdr *ip = (const RigIpv4Hdr *)(frame + RIG_ETH_HLEN);
+    const RigIpv6Hdr *ip6 = (const RigIpv6Hdr *)(frame + RIG_ETH_HLEN);
+
+    if (family == RSC_FAMILY_IPV4) {
+        return RIG_ETH_HLEN + rig_be16(ip->tot_len);
+    }
+    return RIG_ETH_HLEN + RIG_IPV6_HLEN + rig_be16(ip6->payload_len);
+}
+
+/*
+ * virtio_net_rsc_drain_seg: the segment leaves the chain whether or not
+ * the guest takes it (QEMU frees it either way).
+ */
+static gboolean rsc_drain_seg(RscOracle *o, RscFamily family, RscSeg *seg,
+                              RscCause cause)
+{
+    RscChain *chain = &o->chains[family];
+    RigVirtioNetHdrV1 hdr = seg->hdr;
+    guint8 *frame = seg->frame->data;
+    gsize len;
+    gboolean ok;
+
+    hdr.flags = 0;
+    hdr.gso_type = RIG_VIRTIO_NET_HDR_GSO_NONE;
+    if (seg->coalesced) {
+        rig_vnet_hdr_set_rsc(&hdr, seg->packets, seg->dup_acks);
+        hdr.flags = RIG_VIRTIO_NET_HDR_F_RSC_INFO;
+        hdr.gso_type = family == RSC_FAMILY_IPV4 ? RIG_VIRTIO_NET_HDR_GSO_TCPV4
+                                                 : RIG_VIRTIO_NET_HDR_GSO_TCPV6;
+        if (o->cfg.mode == RSC_MODE_SPEC) {
+            hdr.flags |= RIG_VIRTIO_NET_HDR_F_NEEDS_CSUM;
+            rig_le16_set(&hdr.gso_size, seg->mss);
+            if (family == RSC_FAMILY_IPV4) {
+                RigIpv4Hdr *ip = (RigIpv4Hdr *)(frame + RIG_ETH_HLEN);
+
+                rig_be16_set(&ip->check, 0);
+                rig_be16_set(
+                    &ip->check,
+                    rig_csum_ipv4_header((const uint8_t *)ip, RIG_IPV4_HLEN));
+            }
+        }
+    }
+
+    g_queue_remove(&chain->segs, seg);
+    len = seg->frame->len;
+    ok = rsc_deliver_owned(o, &hdr, g_byte_array_free(seg->frame, FALSE), len,
+                           cause, (int)family);
+    if (!ok) {
+        o->lost_segments++;
+        o->lost_bytes += len;
+    }
+    g_free(seg);
+    return ok;
+}
+
+static void rsc_arm_timer(RscOracle *o, RscChain *chain)
+{
+    chain->timer_armed = TRUE;
+    chain->deadline = o->now + o->cfg.interval_ns;
+    chain->armed_order = ++o->arm_counter;
+}
+
+/* virtio_net_rsc_purge: the drain timer's callback. */
+static void rsc_purge(RscOracle *o, RscFamily family)
+{
+    RscChain *chain = &o->chains[family];
+
+    chain->timer_armed = FALSE;
+    while (!g_queue_is_empty(&chain->segs)) {
+        if (!rsc_drain_seg(o, family, g_queue_peek_head(&chain->segs),
+                           RSC_CAUSE_TIMER)) {
+            chain->stats.purge_failed++;
+        }
+    }
+    chain->stats.timer++;
+}
+
+/* virtio_net_rsc_cache_buf */
+static void rsc_cache(RscOracle *o, RscChain *chain,
+                      const RigVirtioNetHdrV1 *hdr, const guint8 *frame,
+                      gsize len, const RscUnit *unit)
+{
+    RscSeg *seg = g_new0(RscSeg, 1);
+
+    /*
+     * Room for the most a segment can grow (64 KiB of payload) from the
+     * start, as QEMU does: no regrowth, and below malloc's mmap threshold.
+     */
+    seg->frame = g_byte_array_sized_new((guint)(len + RSC_MAX_TCP_PAYLOAD));
+    g_byte_array_append(seg->frame, frame, (guint)len);
+    seg->hdr = *hdr;
+    seg->payload = unit->payload;
+    seg->packets = 1;
+    seg->mss = unit->payload;
+    g_queue_push_tail(&chain->segs, seg);
+    chain->stats.cache++;
+}
+
+/* The data part of virtio_net_rsc_coalesce_data. */
+static void rsc_append(RscOracle *o, RscFamily family, RscSeg *seg,
+                       const guint8 *frame, const RscUnit *unit)
+{
+    gsize tcp_off = unit->tcp_off;
+    guint8 *o_frame;
+    gsize ip_end = rsc_ip_end(family, seg->frame->data);
+    guint16 ip_len_field;
+    gsize len_off = family == RSC_FAMILY_IPV4
+                        ? RIG_ETH_HLEN + offsetof(RigIpv4Hdr, tot_len)
+                        : RIG_ETH_HLEN + offsetof(RigIpv6Hdr, payload_len);
+
+    /* QEMU appends at the end of the buffer, after any Ethernet padding. */
+    if (o->cfg.mode == RSC_MODE_SPEC && seg->frame->len > ip_end) {
+        g_byte_array_set_size(seg->frame, (guint)ip_end);
+    }
+    o_frame = seg->frame->data;
+    ip_len_field = rig_be16_get(o_frame + len_off);
+    rig_be16_put(o_frame + len_off, (guint16)(ip_len_field + unit->payload));
+    seg->payload = (guint16)(seg->payload + unit->payload);
+    if (seg->mss == 0) {
+        seg->mss = unit->payload;
+    }
+
+    /*
+     * The whole data-offset/flags word, ack and window come from the new
+     * segment: PSH is carried into the merged one (the WHQL guide allows
+     * it), and so would a data offset below 5.
+     */
+    memcpy(o_frame + tcp_off + offsetof(RigTcpHdr, doff_flags),
+           frame + tcp_off + offsetof(RigTcpHdr, doff_flags), 2);
+    memcpy(o_frame + tcp_off + offsetof(RigTcpHdr, ack_seq),
+           frame + tcp_off + offsetof(RigTcpHdr, ack_seq), 4);
+    memcpy(o_frame + tcp_off + offsetof(RigTcpHdr, window),
+           frame + tcp_off + offsetof(RigTcpHdr, window), 2);
+    g_byte_array_append(seg->frame, frame + tcp_off + unit->tcp_hdr_len,
+                        unit->payload);
+    seg->packets++;
+}
+
+/* virtio_net_rsc_do_coalesce.  Returns FALSE when the frame is held. */
+static gboolean rsc_do_coalesce(RscOracle *o, RscFamily family,
+                                const RigVirtioNetHdrV1 *hdr,
+                                const guint8 *frame, gsize len,
+                                const RscUnit *unit)
+{
+    RscChain *chain = &o->chains[family];
+
+    if (g_queue_is_empty(&chain->segs)) {
+        chain->stats.empty_cache++;
+        rsc_cache(o, chain, hdr, frame, len, unit);
+        rsc_arm_timer(o, chain);
+        return TRUE;
+    }
+
+    for (GList *l = chain->segs.head; l; l = l->next) {
+        RscSeg *seg = l->data;
+        RscMerge merge =
+            rsc_rules_merge(o->cfg.mode, family, seg->frame->data, seg->payload,
+                            frame, unit, &chain->stats);
+        RigTcpHdr *o_tcp;
+
+        switch (merge) {
+        case RSC_MERGE_NO_MATCH:
+            continue;
+        case RSC_MERGE_FINAL:
+            if (!rsc_drain_seg(o, family, seg, RSC_CAUSE_DRAIN)) {
+                chain->stats.final_failed++;
+                return FALSE;
+            }
+            return rsc_deliver(o, hdr, frame, len, RSC_CAUSE_FINAL,
+                               (int)family);
+        case RSC_MERGE_APPEND:
+            rsc_append(o, family, seg, frame, unit);
+            break;
+        case RSC_MERGE_WINDOW:
+            o_tcp = (RigTcpHdr *)(seg->frame->data + unit->tcp_off);
+            rig_be16_set(&o_tcp->window, unit->window);
+            break;
+        case RSC_MERGE_DUP_ACK:
+            seg->dup_acks++;
+            break;
+        }
+        seg->coalesced = TRUE;
+        return TRUE;
+    }
+
+    chain->stats.no_match_cache++;
+    rsc_cache(o, chain, hdr, frame, len, unit);
+    return TRUE;
+}
+
+/* virtio_net_rsc_drain_flow: drain the frame's flow, then deliver it. */
+static gboolean rsc_drain_flow(RscOracle *o, RscFamily family,
+                               const RigVirtioNetHdrV1 *hdr,
+                               const guint8 *frame, gsize len)
+{
+    RscChain *chain = &o->chains[family];
+
+    for (GList *l = chain->segs.head; l; l = l->next) {
+        RscSeg *seg = l->data;
+
+        if (rsc_rules_same_flow(family, seg->frame->data, frame)) {
+            if (!rsc_drain_seg(o, family, seg, RSC_CAUSE_DRAIN)) {
+                chain->stats.drain_failed++;
+            }
+            break;
+        }
+    }
+    return rsc_deliver(o, hdr, frame, len, RSC_CAUSE_FINAL, (int)family);
+}
+
+/*
+ * virtio_net_receive -> virtio_net_rsc_receive -> receive4/6.  Returns
+ * FALSE when the guest could not take the frame (QEMU returns 0 and its
+ * net queue keeps the frame for later).
+ */
+static gboolean rsc_process(RscOracle *o, const RigVirtioNetHdrV1 *hdr,
+                            const guint8 *frame, gsize len)
+{
+    RscFamily family;
+    RscChain *chain;
+    RscUnit unit;
+    gboolean enabled;
+
+    if (!o->cfg.ipv4_enabled && !o->cfg.ipv6_enabled) {
+        return rsc_deliver(o, hdr, frame, len, RSC_CAUSE_NORMAL, -1);
+    }
+    if (len < RIG_ETH_HLEN) {
+        return rsc_deliver(o, hdr, frame, len, RSC_CAUSE_NORMAL, -1);
+    }
+    switch (rig_be16_get(frame + offsetof(RigEthHdr, ethertype))) {
+    case RIG_ETHERTYPE_IPV4:
+        family = RSC_FAMILY_IPV4;
+        enabled = o->cfg.ipv4_enabled;
+        break;
+    case RIG_ETHERTYPE_IPV6:
+        family = RSC_FAMILY_IPV6;
+        enabled = o->cfg.ipv6_enabled;
+        break;
+    default:
+        return rsc_deliver(o, hdr, frame, len, RSC_CAUSE_NORMAL, -1);
+    }
+
+    chain = &o->chains[family];
+    chain->stats.received++;
+    if (!enabled) {
+        return rsc_deliver(o, hdr, frame, len, RSC_CAUSE_NORMAL, (int)family);
+    }
+
+    switch (rsc_rules_classify(o->cfg.mode, family, frame, len, &chain->stats,
+                               &unit)) {
+    case RSC_VERDICT_BYPASS:
+        return rsc_deliver(o, hdr, frame, len, RSC_CAUSE_BYPASS, (int)family);
+    case RSC_VERDICT_FINAL:
+        return rsc_drain_flow(o, family, hdr, frame, len);
+    case RSC_VERDICT_CANDIDATE:
+        break;
+    }
+    return rsc_do_coalesce(o, family, hdr, frame, len, &unit);
+}
+
+/* Returns the chain whose timer fires next at or before @t_ns, or -1. */
+static int rsc_next_timer(const RscOracle *o, guint64 t_ns)
+{
+    int best = -1;
+
+    for (int f = 0; f < RSC_FAMILY_COUNT; f++) {
+        const RscChain *c = &o->chains[f];
+
+        if (!c->timer_armed || c->deadline > t_ns) {
+            continue;
+        }
+        if (best < 0 || c->deadline < o->chains[best].deadline ||
+            (c->deadline == o->chains[best].deadline &&
+             c->armed_order < o->chains[best].armed_order)) {
+            best = f;
+        }
+    }
+    return best;
+}
+
+void rsc_oracle_advance(RscOracle *o, guint64 t_ns)
+{
+    int f;
+
+    g_return_if_fail(o != NULL);
+
+    while ((f = rsc_next_timer(o, t_ns)) >= 0) {
+        o->now = MAX(o->now, o->chains[f].deadline);
+        rsc_purge(o, (RscFamily)f);
+    }
+    o->now = MAX(o->now, t_ns);
+}
+
+void rsc_oracle_flush(RscOracle *o)
+{
+    int f;
+
+    g_return_if_fail(o != NULL);
+
+    while ((f = rsc_next_timer(o, G_MAXUINT64)) >= 0) {
+        o->now = MAX(o->now, o->chains[f].deadline);
+        rsc_purge(o, (RscFamily)f);
+    }
+}
+
+/* QEMU's net queue flush after the guest posts buffers. */
+static void rsc_replay_backlog(RscOracle *o)
+{
+    RscHeld *held;
+
+    while (o->rx_free > 0 && (held = g_queue_peek_head(&o->backlog))) {
+        if (!rsc_process(o, &held->hdr, held->frame, held->len)) {
+            break;
+        }
+        rsc_held_free(g_queue_pop_head(&o->backlog));
+    }
+}
+
+gboolean rsc_oracle_receive(RscOracle *o, guint64 t_ns,
+                            const RigVirtioNetHdrV1 *vnet_hdr_in,
+                            const guint8 *frame, gsize len)
+{
+    RigVirtioNetHdrV1 hdr = {0};
+    RscHeld *held;
+
+    g_return_val_if_fail(o != NULL, FALSE);
+    g_return_val_if_fail(frame != NULL || len == 0, FALSE);
+
+    if (t_ns < o->now) {
+        return FALSE;
+    }
+    if (vnet_hdr_in) {
+        hdr = *vnet_hdr_in;
+    }
+    rsc_oracle_advance(o, t_ns);
+
+    /* While a frame is held the tap reads nothing: keep arrival order. */
+    if (!g_queue_is_empty(&o->backlog) || !rsc_process(o, &hdr, frame, len)) {
+        held = g_new0(RscHeld, 1);
+        held->hdr = hdr;
+        held->frame = g_memdup2(frame, len);
+        held->len = len;
+        g_queue_push_tail(&o->backlog, held);
+    }
+    return TRUE;
+}
+
+void rsc_oracle_set_rx_buffers(RscOracle *o, guint64 t_ns, guint64 count)
+{
+    g_return_if_fail(o != NULL);
+
+    rsc_oracle_advance(o, t_ns);
+    o->rx_free = count;
+    rsc_replay_backlog(o);
+}
+
+void rsc_oracle_post_rx_buffers(RscOracle *o, guint64 t_ns, guint64 count)
+{
+    guint64 total;
+
+    g_return_if_fail(o != NULL);
+
+    if (o->rx_free == RSC_RX_BUFFERS_UNLIMITED ||
+        count >= RSC_RX_BUFFERS_UNLIMITED - o->rx_free) {
+        total = RSC_RX_BUFFERS_UNLIMITED;
+    } else {
+        total = o->rx_free + count;
+    }
+    rsc_oracle_set_rx_buffers(o, t_ns, total);
+}
+
+RscDelivered *rsc_oracle_pop_delivered(RscOracle *o)
+{
+    g_return_val_if_fail(o != NULL, NULL);
+
+    return g_queue_pop_head(&o->out);
+}
+
+GPtrArray *rsc_oracle_take_delivered(RscOracle *o)
+{
+    GPtrArray *all;
+    RscDelivered *d;
+
+    g_return_val_if_fail(o != NULL, NULL);
+
+    all = g_ptr_array_new_full(g_queue_get_length(&o->out),
+                               (GDestroyNotify)rsc_delivered_free);
+    while ((d = g_queue_pop_head(&o->out))) {
+        g_ptr_array_add(all, d);
+    }
+    return all;
+}
+
+const RscStats *rsc_oracle_get_stats(const RscOracle *o, RscFamily family)
+{
+    g_return_val_if_fail(o != NULL, NULL);
+    g_return_val_if_fail(family < RSC_FAMILY_COUNT, NULL);
+
+    return &o->chains[family].stats;
+}
+
+guint64 rsc_oracle_get_now(const RscOracle *o)
+{
+    g_return_val_if_fail(o != NULL, 0);
+
+    return o->now;
+}
+
+guint rsc_oracle_get_cached(const RscOracle *o, RscFamily family)
+{
+    g_return_val_if_fail(o != NULL, 0);
+    g_return_val_if_fail(family < RSC_FAMILY_COUNT, 0);
+
+    return g_queue_get_length((GQueue *)&o->chains[family].segs);
+}
+
+guint rsc_oracle_get_backlog(const RscOracle *o)
+{
+    g_return_val_if_fail(o != NULL, 0);
+
+    return g_queue_get_length((GQueue *)&o->backlog);
+}
+
+void rsc_oracle_get_lost(const RscOracle *o, guint64 *ret_segments,
+                         guint64 *ret_bytes)
+{
+    g_return_if_fail(o != NULL);
+
+    if (ret_segments) {
+        *ret_segments = o->lost_segments;
+    }
+    if (ret_bytes) {
+        *ret_bytes = o->lost_bytes;
+    }
+}
+
+const char *rsc_mode_name(RscMode mode)
+{
+    return mode == RSC_MODE_SPEC ? "spec" : "qemu";
+}
+
+gboolean rsc_mode_from_name(const char *name, RscMode *ret_mode)
+{
+    g_return_val_if_fail(name != NULL, FALSE);
+
+    if (g_str_equal(name, "qemu")) {
+        *ret_mode = RSC_MODE_QEMU;
+        return TRUE;
+    }
+    if (g_str_equal(name, "spec")) {
+        *ret_mode = RSC_MODE_SPEC;
+        return TRUE;
+    }
+    return FALSE;
+}
+
+const char *rsc_family_name(RscFamily family)
+{
+    return family == RSC_FAMILY_IPV6 ? "ipv6" : "ipv4";
+}
+
+const char *rsc_cause_name(RscCause cause)
+{
+    static const char *const names[RSC_CAUSE_COUNT] = {
+        "normal", "bypass", "final", "drain", "timer",
+    };
+
+    if ((guint)cause >= RSC_CAUSE_COUNT) {
+        return "unknown";
+    }
+    return names[cause];
+}

@@ -1,0 +1,280 @@
+/*
+ * Coalescing decisions of QEMU 10.0.13's virtio-net RSC, re-derived rule
+ * by rule.  Frames here have no vnet header: QEMU's offsets all start
+ * after guest_hdr_len, which this file leaves out.
+ */
+#include "rsc/rules.h"
+
+#include <string.h>
+
+#include "net/wire.h"
+
+#define RSC_IP_OFF RIG_ETH_HLEN
+
+/* The TCP flags QEMU's ctrl check can see: doff_flags & 0x3F. */
+#define RSC_QEMU_FLAG_MASK 0x3fu
+
+static const RigIpv4Hdr *rsc_ipv4(const guint8 *frame)
+{
+    return (const RigIpv4Hdr *)(frame + RSC_IP_OFF);
+}
+
+static const RigIpv6Hdr *rsc_ipv6(const guint8 *frame)
+{
+    return (const RigIpv6Hdr *)(frame + RSC_IP_OFF);
+}
+
+static gsize rsc_tcp_off(RscFamily family)
+{
+    return RSC_IP_OFF +
+           (family == RSC_FAMILY_IPV4 ? RIG_IPV4_HLEN : RIG_IPV6_HLEN);
+}
+
+/*
+ * virtio_net_rsc_sanity_check4.  The version test counts ip_option, and a
+ * DF-less frame counts ip_frag even when it is not a fragment (and a DF
+ * frame with MF or an offset passes).
+ */
+static gboolean rsc_sane_ipv4(const guint8 *frame, gsize len, RscStats *stats)
+{
+    const RigIpv4Hdr *ip = rsc_ipv4(frame);
+    guint16 ip_len = rig_be16(ip->tot_len);
+
+    if (rig_ipv4_version(ip) != 4 || rig_ipv4_hdr_len(ip) != RIG_IPV4_HLEN) {
+        stats->ip_option++;
+        return FALSE;
+    }
+    if (ip->protocol != RIG_IPPROTO_TCP) {
+        stats->bypass_not_tcp++;
+        return FALSE;
+    }
+    if (!(rig_be16(ip->frag_off) & RIG_IPV4_FLAG_DF)) {
+        stats->ip_frag++;
+        return FALSE;
+    }
+    if (ip->tos & RIG_ECN_MASK) {
+        stats->ip_ecn++;
+        return FALSE;
+    }
+    if (ip_len < RIG_IPV4_HLEN + RIG_TCP_HLEN || ip_len > len - RSC_IP_OFF) {
+        stats->ip_hacked++;
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/*
+ * virtio_net_rsc_sanity_check6.  A wrong version is bypassed without a
+ * counter; any extension header fails the next-header test (counted as
+ * not TCP).  QEMU tests ECN with IP6_ECN(second byte) = byte & 0xC0,
+ * which are two DSCP bits: the real ECN bits are (byte >> 4) & 3.
+ */
+static gboolean rsc_sane_ipv6(RscMode mode, const guint8 *frame, gsize len,
+                              RscStats *stats)
+{
+    const RigIpv6Hdr *ip6 = rsc_ipv6(frame);
+    guint16 plen = rig_be16(ip6->payload_len);
+    gboolean ecn;
+
+    if (rig_ipv6_version(ip6) != 6) {
+        return FALSE;
+    }
+    if (ip6->nexthdr != RIG_IPPROTO_TCP) {
+        stats->bypass_not_tcp++;
+        return FALSE;
+    }
+    if (plen < RIG_TCP_HLEN || plen > len - RSC_IP_OFF - RIG_IPV6_HLEN) {
+        stats->ip_hacked++;
+        return FALSE;
+    }
+    if (mode == RSC_MODE_QEMU) {
+        ecn = (frame[RSC_IP_OFF + 1] & 0xc0) != 0;
+    } else {
+        ecn = (rig_ipv6_traffic_class(ip6) & RIG_ECN_MASK) != 0;
+    }
+    if (ecn) {
+        stats->ip_ecn++;
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/*
+ * virtio_net_rsc_tcp_ctrl_check: SYN bypasses, FIN/URG/RST finalize, any
+ * header longer than 20 bytes (options) finalizes.  QEMU masks the flags
+ * with 0x3F before testing ECE (0x40) and CWR (0x80), so they never match
+ * there; spec mode finalizes on them as the seed commit describes.
+ */
+static RscVerdict rsc_ctrl_check(RscMode mode, guint16 doff_flags,
+                                 RscStats *stats)
+{
+    guint16 seen = doff_flags & RSC_QEMU_FLAG_MASK;
+    guint16 drain = RIG_TCP_FIN | RIG_TCP_URG | RIG_TCP_RST;
+
+    if (mode == RSC_MODE_SPEC) {
+        seen = doff_flags & RIG_TCP_FLAGS_MASK;
+        drain |= RIG_TCP_ECE | RIG_TCP_CWR;
+    }
+    if (seen & RIG_TCP_SYN) {
+        stats->tcp_syn++;
+        return RSC_VERDICT_BYPASS;
+    }
+    if (seen & drain) {
+        stats->tcp_ctrl_drain++;
+        return RSC_VERDICT_FINAL;
+    }
+    if ((doff_flags >> 12) * 4u > RIG_TCP_HLEN) {
+        stats->tcp_all_opt++;
+        return RSC_VERDICT_FINAL;
+    }
+    return RSC_VERDICT_CANDIDATE;
+}
+
+RscVerdict rsc_rules_classify(RscMode mode, RscFamily family,
+                              const guint8 *frame, gsize len, RscStats *stats,
+                              RscUnit *ret_unit)
+{
+    const RigTcpHdr *tcp;
+    RscVerdict verdict;
+    RscUnit unit = {0};
+    guint16 doff_flags;
+
+    if (family == RSC_FAMILY_IPV4) {
+        /* virtio_net_rsc_receive4 counts a short frame as not TCP ... */
+        if (len < RSC_MIN_FRAME_IPV4) {
+            stats->bypass_not_tcp++;
+            return RSC_VERDICT_BYPASS;
+        }
+        if (!rsc_sane_ipv4(frame, len, stats)) {
+            return RSC_VERDICT_BYPASS;
+        }
+        unit.ip_len = rig_be16(rsc_ipv4(frame)->tot_len);
+    } else {
+        /* ... virtio_net_rsc_receive6 counts nothing. */
+        if (len < RSC_MIN_FRAME_IPV6) {
+            return RSC_VERDICT_BYPASS;
+        }
+        if (!rsc_sane_ipv6(mode, frame, len, stats)) {
+            return RSC_VERDICT_BYPASS;
+        }
+        unit.ip_len = rig_be16(rsc_ipv6(frame)->payload_len);
+    }
+
+    unit.tcp_off = rsc_tcp_off(family);
+    tcp = (const RigTcpHdr *)(frame + unit.tcp_off);
+    doff_flags = rig_be16(tcp->doff_flags);
+    verdict = rsc_ctrl_check(mode, doff_flags, stats);
+    if (verdict == RSC_VERDICT_BYPASS) {
+        return verdict;
+    }
+
+    /*
+     * virtio_net_rsc_extract_unit4/6.  A candidate's data offset is at
+     * most 5 but may be less: QEMU then takes part of the TCP header as
+     * payload, and so does this model.  The IPv4 length counts its own
+     * header, the IPv6 payload length does not.
+     */
+    unit.tcp_hdr_len = rig_tcp_hdr_len(tcp);
+    if (family == RSC_FAMILY_IPV4) {
+        unit.payload =
+            (guint16)(unit.ip_len - RIG_IPV4_HLEN - unit.tcp_hdr_len);
+    } else {
+        unit.payload = (guint16)(unit.ip_len - unit.tcp_hdr_len);
+    }
+    unit.seq = rig_be32(tcp->seq);
+    unit.ack = rig_be32(tcp->ack_seq);
+    unit.window = rig_be16(tcp->window);
+    *ret_unit = unit;
+    return verdict;
+}
+
+gboolean rsc_rules_same_flow(RscFamily family, const guint8 *a, const guint8 *b)
+{
+    gsize tcp_off = rsc_tcp_off(family);
+    gsize addr_off;
+    gsize addr_len;
+
+    if (family == RSC_FAMILY_IPV4) {
+        addr_off = RSC_IP_OFF + offsetof(RigIpv4Hdr, saddr);
+        addr_len = 2 * RIG_IPV4_ALEN;
+    } else {
+        addr_off = RSC_IP_OFF + offsetof(RigIpv6Hdr, saddr);
+        addr_len = 2 * RIG_IPV6_ALEN;
+    }
+    /* Both ports: the first four bytes of TCP. */
+    return memcmp(a + addr_off, b + addr_off, addr_len) == 0 &&
+           memcmp(a + tcp_off, b + tcp_off, 4) == 0;
+}
+
+/* virtio_net_rsc_handle_ack: same sequence number, no new data. */
+static RscMerge rsc_merge_ack(RscMode mode, const RigTcpHdr *o_tcp,
+                              const RscUnit *unit, RscStats *stats)
+{
+    guint32 o_ack = rig_be32(o_tcp->ack_seq);
+
+    if (unit->ack - o_ack >= RSC_MAX_TCP_PAYLOAD) {
+        stats->ack_out_of_win++;
+        return RSC_MERGE_FINAL;
+    }
+    if (unit->ack != o_ack) {
+        stats->pure_ack++;
+        return RSC_MERGE_FINAL;
+    }
+    if (unit->window != rig_be16(o_tcp->window)) {
+        stats->win_update++;
+        return RSC_MERGE_WINDOW;
+    }
+    stats->dup_ack++;
+    if (mode == RSC_MODE_SPEC && unit->payload == 0) {
+        return RSC_MERGE_DUP_ACK;
+    }
+    return RSC_MERGE_FINAL;
+}
+
+RscMerge rsc_rules_merge(RscMode mode, RscFamily family,
+                         const guint8 *seg_frame, guint16 seg_payload,
+                         const guint8 *frame, const RscUnit *unit,
+                         RscStats *stats)
+{
+    const RigTcpHdr *o_tcp;
+    guint32 distance;
+    guint o_ip_len;
+    guint max_ip_len;
+
+    if (!rsc_rules_same_flow(family, seg_frame, frame)) {
+        stats->no_match++;
+        return RSC_MERGE_NO_MATCH;
+    }
+
+    /* virtio_net_rsc_coalesce_data, all in modulo-2^32 sequence space. */
+    o_tcp = (const RigTcpHdr *)(seg_frame + rsc_tcp_off(family));
+    distance = unit->seq - rig_be32(o_tcp->seq);
+    if (distance > RSC_MAX_TCP_PAYLOAD) {
+        stats->data_out_of_win++;
+        return RSC_MERGE_FINAL;
+    }
+    if (distance == 0) {
+        if (seg_payload != 0 || unit->payload == 0) {
+            return rsc_merge_ack(mode, o_tcp, unit, stats);
+        }
+        /* A pure ACK followed by data at the same sequence number. */
+        stats->data_after_pure_ack++;
+    } else if (distance != seg_payload) {
+        stats->data_out_of_order++;
+        return RSC_MERGE_FINAL;
+    }
+
+    if (family == RSC_FAMILY_IPV4) {
+        o_ip_len = rig_be16(rsc_ipv4(seg_frame)->tot_len);
+        max_ip_len = RSC_MAX_IP_LEN_IPV4;
+    } else {
+        o_ip_len = rig_be16(rsc_ipv6(seg_frame)->payload_len);
+        max_ip_len = RSC_MAX_IP_LEN_IPV6;
+    }
+    if (o_ip_len + unit->payload > max_ip_len) {
+        stats->over_size++;
+        return RSC_MERGE_FINAL;
+    }
+    stats->coalesced++;
+    return RSC_MERGE_APPEND;
+}

@@ -1,0 +1,94 @@
+/*
+ * The coalescing rules as pure decisions (internal to rig/rsc): which path
+ * a frame takes, and what a candidate does to a cached segment of its
+ * chain.  Each decision increments the counter QEMU increments for it; the
+ * caller (oracle.c) moves the bytes.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "rsc/oracle.h"
+#include "rsc/stats.h"
+
+/* Offsets and TCP fields of a frame that passed the sanity checks. */
+typedef struct RscUnit {
+    gsize tcp_off;
+    guint tcp_hdr_len; /* data offset * 4 as written (may be < 20) */
+    guint16 ip_len;    /* IPv4 total length / IPv6 payload length field */
+    guint16 payload;   /* QEMU's unit->payload: ip_len minus headers */
+    guint32 seq;
+    guint32 ack;
+    guint16 window;
+} RscUnit;
+
+typedef enum RscVerdict {
+    RSC_VERDICT_BYPASS = 0, /* deliver now on the normal path */
+    RSC_VERDICT_FINAL,      /* drain the flow's segment, then deliver */
+    RSC_VERDICT_CANDIDATE,  /* try to coalesce */
+} RscVerdict;
+
+typedef enum RscMerge {
+    RSC_MERGE_NO_MATCH = 0, /* another flow */
+    RSC_MERGE_FINAL,        /* drain the segment, deliver the frame */
+    RSC_MERGE_APPEND,       /* append the payload, take flags/ack/window */
+    RSC_MERGE_WINDOW,       /* window update: take the window only */
+    RSC_MERGE_DUP_ACK,      /* spec mode: absorb a duplicate ACK */
+} RscMerge;
+
+/* Ethernet + IP + TCP without options: the shortest frame RSC looks at. */
+#define RSC_MIN_FRAME_IPV4 (RIG_ETH_HLEN + RIG_IPV4_HLEN + RIG_TCP_HLEN)
+#define RSC_MIN_FRAME_IPV6 (RIG_ETH_HLEN + RIG_IPV6_HLEN + RIG_TCP_HLEN)
+/* Largest IP length field after a merge (VIRTIO_NET_MAX_IP4/6_PAYLOAD). */
+#define RSC_MAX_IP_LEN_IPV4 (65535 - RIG_IPV4_HLEN)
+#define RSC_MAX_IP_LEN_IPV6 65535
+/* Sequence/ack distance beyond which a segment is out of window. */
+#define RSC_MAX_TCP_PAYLOAD 65535u
+
+/**
+ * rsc_rules_classify:
+ * @mode: oracle mode
+ * @family: the chain the ethertype selected
+ * @frame: Ethernet frame (borrowed)
+ * @len: its length
+ * @stats: (inout): the family's counters
+ * @ret_unit: (out): the frame's unit, set when the verdict is not BYPASS
+ *
+ * The checks of virtio_net_rsc_receive4/6, sanity_check4/6 and
+ * tcp_ctrl_check, in QEMU's order (received is counted by the caller).
+ *
+ * Returns: what to do with the frame.
+ */
+RscVerdict rsc_rules_classify(RscMode mode, RscFamily family,
+                              const guint8 *frame, gsize len, RscStats *stats,
+                              RscUnit *ret_unit);
+
+/**
+ * rsc_rules_same_flow:
+ * @family: chain family
+ * @a: one frame, at least RSC_MIN_FRAME_* bytes with a 20-byte IPv4 header
+ * @b: another
+ *
+ * Returns: whether both have the same addresses and ports.
+ */
+gboolean rsc_rules_same_flow(RscFamily family, const guint8 *a,
+                             const guint8 *b);
+
+/**
+ * rsc_rules_merge:
+ * @mode: oracle mode
+ * @family: chain family
+ * @seg_frame: the cached segment's frame (borrowed)
+ * @seg_payload: payload bytes the cached segment holds
+ * @frame: the candidate frame (borrowed)
+ * @unit: its unit
+ * @stats: (inout): the family's counters
+ *
+ * virtio_net_rsc_coalesce4/6, coalesce_data and handle_ack as a decision.
+ *
+ * Returns: the outcome; the caller applies it.
+ */
+RscMerge rsc_rules_merge(RscMode mode, RscFamily family,
+                         const guint8 *seg_frame, guint16 seg_payload,
+                         const guint8 *frame, const RscUnit *unit,
+                         RscStats *stats);

@@ -7,9 +7,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 #include "net/build.h"
 
@@ -35,53 +32,6 @@ void trafgen_endpoints_init_default(TrafgenEndpoints *endpoints, gboolean ipv6)
     }
     endpoints->src_port = 40000;
     endpoints->dst_port = 5001;
-}
-
-/*
- * RIG_NET_PATTERN_SEQ bytes for @len bytes from @seq: byte(s) is the top
- * byte of s * 2654435761 (rig_net_pattern_byte()), so consecutive bytes
- * differ by one addition.  rig_net_pattern_fill() makes a call per byte,
- * which was half of the unpaced mode's CPU; the unit tests check both
- * agree (rig_net_pattern_check on every built frame).
- */
-static void fill_pattern(uint8_t *buf, size_t len, uint32_t seq)
-{
-    const uint32_t k = 2654435761u;
-    uint32_t v = seq * k;
-    size_t i = 0;
-
-#ifdef __SSE2__
-    /* 16 bytes per iteration: the load mode builds every frame and this
-     * loop was most of its user-space CPU */
-    if (len >= 16) {
-        __m128i lane[4];
-        const __m128i step = _mm_set1_epi32((int)(16 * k));
-
-        for (int q = 0; q < 4; q++) {
-            lane[q] = _mm_setr_epi32(
-                (int)(v + (4 * q + 0) * k), (int)(v + (4 * q + 1) * k),
-                (int)(v + (4 * q + 2) * k), (int)(v + (4 * q + 3) * k));
-        }
-        for (; i + 16 <= len; i += 16) {
-            /* top bytes are 0..255: the saturating packs are exact */
-            __m128i lo = _mm_packs_epi32(_mm_srli_epi32(lane[0], 24),
-                                         _mm_srli_epi32(lane[1], 24));
-            __m128i hi = _mm_packs_epi32(_mm_srli_epi32(lane[2], 24),
-                                         _mm_srli_epi32(lane[3], 24));
-
-            _mm_storeu_si128((__m128i *)(void *)(buf + i),
-                             _mm_packus_epi16(lo, hi));
-            for (int q = 0; q < 4; q++) {
-                lane[q] = _mm_add_epi32(lane[q], step);
-            }
-        }
-        v += (uint32_t)i * k;
-    }
-#endif
-    for (; i < len; i++) {
-        buf[i] = (uint8_t)(v >> 24);
-        v += k;
-    }
 }
 
 ssize_t trafgen_frame_build(const TrafgenEndpoints *endpoints,
@@ -142,7 +92,7 @@ ssize_t trafgen_frame_build(const TrafgenEndpoints *endpoints,
 
     if (segment->kind == TRAFGEN_STEP_UDP) {
         d.protocol = RIG_IPPROTO_UDP;
-        fill_pattern(payload, d.payload_len, segment->flow);
+        rig_net_pattern_fill(payload, d.payload_len, segment->flow);
         l4_hdr = RIG_UDP_HLEN;
     } else {
         d.protocol = RIG_IPPROTO_TCP;
@@ -151,7 +101,7 @@ ssize_t trafgen_frame_build(const TrafgenEndpoints *endpoints,
         d.window = segment->window;
         d.tcp_flags = segment->flags;
         d.urg_ptr = segment->urg_ptr;
-        fill_pattern(payload, d.payload_len, segment->seq);
+        rig_net_pattern_fill(payload, d.payload_len, segment->seq);
         l4_hdr = RIG_TCP_HLEN;
         if (knobs->ts) {
             ts.kind = RIG_TCPOPT_TIMESTAMP;

@@ -1,0 +1,186 @@
+/*
+ * Certification profiles (hck-profiles/NAME.ini): the schema and its loader.
+ *
+ * A profile is a GKeyFile with the groups [profile], [device], [guest] and
+ * one [scenario NAME] per scenario, in file order.  hck-profiles/README.md
+ * documents every key; this loader is the schema's single implementation:
+ * unknown groups and keys are errors, and every error names the file, the
+ * group, the key and what was expected.
+ */
+#pragma once
+
+#include <glib.h>
+
+#define PROFILE_SCHEMA_VERSION 1
+
+#define PROFILE_ERROR (profile_error_quark())
+
+typedef enum {
+    PROFILE_ERROR_READ,    /* the file can not be read or is not an .ini */
+    PROFILE_ERROR_VERSION, /* [profile] version missing or unsupported */
+    PROFILE_ERROR_MISSING, /* a required group or key is absent */
+    PROFILE_ERROR_INVALID, /* a value has the wrong type or range */
+    PROFILE_ERROR_UNKNOWN, /* a group or key the schema does not know */
+} ProfileErrorCode;
+
+typedef enum {
+    PROFILE_CLOCK_REALTIME, /* the guest follows the host clock */
+    PROFILE_CLOCK_QTEST,    /* deterministic: the guest steps virtual time */
+} ProfileClock;
+
+typedef enum {
+    PROFILE_FAMILY_IPV4 = 1 << 0,
+    PROFILE_FAMILY_IPV6 = 1 << 1,
+} ProfileFamily;
+
+typedef enum {
+    PROFILE_CSUM_ANY,        /* not checked */
+    PROFILE_CSUM_NONE,       /* neither NEEDS_CSUM nor DATA_VALID */
+    PROFILE_CSUM_NEEDS_CSUM, /* NEEDS_CSUM set (what the spec requires) */
+    PROFILE_CSUM_DATA_VALID, /* DATA_VALID set */
+} ProfileCsum;
+
+typedef enum {
+    PROFILE_RX_NORMAL,        /* the guest keeps its RX ring stocked */
+    PROFILE_RX_FULL_AT_DRAIN, /* no free RX buffer when the timer drains */
+} ProfileRxRing;
+
+/* One expected device counter: QEMU's VirtioNetRscStat name and value. */
+typedef struct {
+    char *name;
+    guint64 value;
+} ProfileCounter;
+
+typedef struct {
+    char *name;        /* from the group name "[scenario NAME]" */
+    char *description; /* may be NULL */
+    ProfileFamily family;
+    char *pattern;   /* rsc-trafgen pattern: a name or a step sequence */
+    guint count;     /* segments for named patterns, 0 = pattern default */
+    guint period_us; /* pacing period, 0 = back to back */
+    guint payload;   /* bytes per data segment */
+    guint flows;
+    ProfileRxRing rx_ring;
+
+    /* Expectations; an unset one is not checked (and not reported). */
+    gint64 expect_frames;           /* data frames delivered, -1 = unset */
+    gint64 expect_coalesced_frames; /* frames with RSC_INFO, -1 = unset */
+    double min_coalescing_ratio;    /* segments per data frame, 0 = unset */
+    double min_coalesced_share;     /* fraction in coalesced frames */
+    ProfileCsum csum_flags;
+    GArray *expect_counters; /* ProfileCounter, device deltas */
+    gboolean oracle;         /* compare frame by frame (qtest clock) */
+    char **known_failures;   /* check names expected to fail, NULL-ended */
+    char *known_failure_reason;
+} ProfileScenario;
+
+typedef struct {
+    char *path;   /* as given to profile_load() */
+    char *sha256; /* of the file's bytes */
+    guint version;
+    char *name;
+    char *description;
+    char *qemu; /* NULL: the patched default QEMU; otherwise a path */
+    ProfileClock clock;
+    gboolean spec_must_pass; /* oracle-spec failures fail the verdict */
+    guint timing_slack_us;   /* tolerance of real-time window checks */
+    double window_tolerance; /* share of frames allowed over the window */
+    guint scenario_timeout_s;
+
+    guint rsc_interval_us;
+    ProfileFamily families; /* device offers GUEST_TSO4 / GUEST_TSO6 */
+    gboolean mrg_rxbuf;
+    guint queue_size;
+
+    char *guest_features; /* rig/guest feature profile name */
+    guint rx_buffers;
+
+    GPtrArray *scenarios; /* ProfileScenario *, file order */
+} Profile;
+
+/*
+ * Checks a scenario's traffic pattern text for the scenario's family; NULL
+ * accepts any non-empty text.  Returns FALSE with @error saying what is
+ * wrong.
+ */
+typedef gboolean (*ProfilePatternValidator)(const char *pattern,
+                                            ProfileFamily family,
+                                            gpointer user_data, GError **error);
+
+/**
+ * profile_error_quark:
+ *
+ * Returns: the GError domain of profile loading errors.
+ */
+GQuark profile_error_quark(void);
+
+/**
+ * profile_load:
+ * @path: the .ini file to read
+ * @validate_pattern: (nullable): checks each scenario's pattern text
+ * @user_data: passed to @validate_pattern
+ * @error: set (PROFILE_ERROR) when the file breaks the schema; the message
+ *   starts with "FILE: [group] key: " and says what was expected
+ *
+ * Returns: (transfer full): the profile, free with profile_free(); or NULL
+ */
+Profile *profile_load(const char *path,
+                      ProfilePatternValidator validate_pattern,
+                      gpointer user_data, GError **error);
+
+/**
+ * profile_load_data:
+ * @name: the name used as FILE in messages and as Profile.path
+ * @data: the .ini text
+ * @length: of @data, or -1 when NUL-terminated
+ * @validate_pattern: (nullable): as for profile_load()
+ * @user_data: passed to @validate_pattern
+ * @error: as for profile_load()
+ *
+ * Returns: (transfer full): the profile, free with profile_free(); or NULL
+ */
+Profile *profile_load_data(const char *name, const char *data, gssize length,
+                           ProfilePatternValidator validate_pattern,
+                           gpointer user_data, GError **error);
+
+/**
+ * profile_free:
+ * @profile: (nullable) (transfer full): the profile to free
+ */
+void profile_free(Profile *profile);
+
+/**
+ * profile_scenario_is_known_failure:
+ * @scenario: a scenario of a loaded profile
+ * @check_name: a check name such as "payload-conserved"
+ *
+ * Returns: TRUE when the scenario lists @check_name in known_failures
+ */
+gboolean profile_scenario_is_known_failure(const ProfileScenario *scenario,
+                                           const char *check_name);
+
+/**
+ * profile_clock_name:
+ * @clock: a clock mode
+ *
+ * Returns: (transfer none): "realtime" or "qtest"
+ */
+const char *profile_clock_name(ProfileClock clock);
+
+/**
+ * profile_family_name:
+ * @family: one family bit
+ *
+ * Returns: (transfer none): "ipv4" or "ipv6"
+ */
+const char *profile_family_name(ProfileFamily family);
+
+/**
+ * profile_csum_name:
+ * @csum: a checksum-flag expectation
+ *
+ * Returns: (transfer none): its name in the schema ("any", "none", ...)
+ */
+const char *profile_csum_name(ProfileCsum csum);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Profile, profile_free)

@@ -1,0 +1,311 @@
+/*
+ * The per-profile environment of `rig run`: namespace + tap, QEMU, the
+ * reference guest and the injector.  Teardown runs in reverse order on
+ * every path (g_autoptr on the environment), so a failed start or an
+ * interrupted run leaves no process, tap or namespace behind.
+ */
+#include "harness/run-env.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+#include "guest/profile.h"
+#include "qemu/rsc-stats.h"
+
+#define NIC_ID         "net0"
+#define TAP_NAME       "rigtap0"
+#define HALT_BIOS_SIZE 65536
+
+G_DEFINE_QUARK(rig - run - error - quark, run_error)
+
+void run_env_free(RunEnv *env)
+{
+    if (!env) {
+        return;
+    }
+    g_clear_pointer(&env->injector, trafgen_transport_free);
+    g_clear_pointer(&env->guest, rig_guest_net_free);
+    g_clear_pointer(&env->qtest, rig_qtest_free);
+    g_clear_pointer(&env->vm, rig_vm_free);
+    g_clear_pointer(&env->netns, rig_netns_free);
+    if (env->halt_bios_dir) {
+        g_autofree char *bios =
+            g_build_filename(env->halt_bios_dir, "halt.bin", NULL);
+
+        g_unlink(bios);
+        g_rmdir(env->halt_bios_dir);
+        g_free(env->halt_bios_dir);
+    }
+    g_free(env);
+}
+
+char *run_env_qemu_exited(RunEnv *env)
+{
+    g_autofree char *how = NULL;
+    g_autofree char *tail = NULL;
+
+    if (!env->vm || !rig_vm_has_exited(env->vm)) {
+        return NULL;
+    }
+    how = rig_vm_describe_exit(env->vm);
+    tail = rig_vm_get_log_tail(env->vm, 5);
+    return g_strdup_printf("QEMU (pid %d) %s%s%s", (int)rig_vm_get_pid(env->vm),
+                           how, tail[0] ? "; its last output: " : "", tail);
+}
+
+static gboolean open_injector(gpointer user_data, GError **error)
+{
+    RunEnv *env = user_data;
+
+    env->injector = trafgen_transport_new_packet(TAP_NAME, FALSE, error);
+    return env->injector != NULL;
+}
+
+/* Version and patch series of a QEMU built by ci/build-qemu, if recorded. */
+static void record_qemu_build(Report *report, const char *qemu)
+{
+    g_autofree char *bindir = g_path_get_dirname(qemu);
+    g_autofree char *json =
+        g_build_filename(bindir, "..", "rig-qemu-build.json", NULL);
+    g_autoptr(JsonParser) parser = json_parser_new();
+    JsonNode *root;
+    JsonObject *o;
+
+    if (!json_parser_load_from_file(parser, json, NULL)) {
+        return;
+    }
+    root = json_parser_get_root(parser);
+    if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+        return;
+    }
+    o = json_node_get_object(root);
+    if (json_object_has_member(o, "series_sha256") &&
+        !report->qemu_series_hash) {
+        report->qemu_series_hash =
+            g_strdup(json_object_get_string_member(o, "series_sha256"));
+    }
+    if (json_object_has_member(o, "debian_version") && !report->qemu_version) {
+        report->qemu_version =
+            g_strdup(json_object_get_string_member(o, "debian_version"));
+    }
+}
+
+static void record_qemu_version(Report *report, RigQmp *qmp)
+{
+    g_autoptr(JsonNode) v = rig_qmp_execute(qmp, "query-version", NULL, NULL);
+    JsonObject *q;
+
+    if (report->qemu_version || !v || !JSON_NODE_HOLDS_OBJECT(v)) {
+        return;
+    }
+    q = json_object_get_object_member(json_node_get_object(v), "qemu");
+    if (q) {
+        report->qemu_version = g_strdup_printf(
+            "%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT,
+            json_object_get_int_member(q, "major"),
+            json_object_get_int_member(q, "minor"),
+            json_object_get_int_member(q, "micro"));
+    }
+}
+
+static const char *choose_qemu(const Profile *profile,
+                               const RunOptions *options)
+{
+    if (options->qemu) {
+        return options->qemu;
+    }
+    if (profile->qemu) {
+        return profile->qemu;
+    }
+    return rig_vm_default_qemu();
+}
+
+/* A firmware that halts at the reset vector: no BIOS, no option ROM. */
+static char *write_halt_bios(RunEnv *env, GError **error)
+{
+    g_autofree guint8 *hlt = g_malloc(HALT_BIOS_SIZE);
+    g_autofree char *path = NULL;
+
+    env->halt_bios_dir = g_dir_make_tmp("rig-run-XXXXXX", error);
+    if (!env->halt_bios_dir) {
+        return NULL;
+    }
+    memset(hlt, 0xf4, HALT_BIOS_SIZE);
+    path = g_build_filename(env->halt_bios_dir, "halt.bin", NULL);
+    if (!g_file_set_contents(path, (const char *)hlt, HALT_BIOS_SIZE, error)) {
+        return NULL;
+    }
+    return g_steal_pointer(&path);
+}
+
+static gboolean start_vm(RunEnv *env, const char *qemu, GError **error)
+{
+    const Profile *p = env->profile;
+    g_autoptr(RigVmConfig) config = rig_vm_config_new();
+    RigVmNic *nic;
+    int tap_fd;
+    int qfd;
+
+    if (!rig_netns_add_tap(env->netns, TAP_NAME, &tap_fd, error)) {
+        return FALSE;
+    }
+    g_free(config->qemu);
+    config->qemu = g_strdup(qemu);
+    config->qtest = TRUE;
+    g_free(config->accel);
+    if (p->clock == PROFILE_CLOCK_QTEST) {
+        /* No vCPU; the guest steps the virtual clock. */
+        config->accel = g_strdup("qtest");
+    } else {
+        /*
+         * Real time: QEMU's own clocks drive the drain timer, as with a
+         * Windows guest; the vCPU halts at reset so no firmware touches
+         * the device.  (A qtest clock thread following the host clock
+         * lags by milliseconds on a loaded machine.)
+         */
+        char *bios = write_halt_bios(env, error);
+
+        if (!bios) {
+            return FALSE;
+        }
+        config->accel = g_strdup("tcg");
+        g_ptr_array_add(config->extra_args, g_strdup("-bios"));
+        g_ptr_array_add(config->extra_args, bios);
+    }
+    nic = rig_vm_config_add_nic(config, NIC_ID, tap_fd);
+    nic->guest_rsc_ext = TRUE;
+    nic->rsc_interval_ns = (gint64)p->rsc_interval_us * 1000;
+    /* The device offers TSO per family: what enables RSC per family. */
+    nic->extra_props = g_strdup_printf(
+        "rx_queue_size=%u,mrg_rxbuf=%s,guest_tso4=%s,guest_tso6=%s",
+        p->queue_size, p->mrg_rxbuf ? "on" : "off",
+        (p->families & PROFILE_FAMILY_IPV4) ? "on" : "off",
+        (p->families & PROFILE_FAMILY_IPV6) ? "on" : "off");
+    env->vm = rig_vm_start(config, error);
+    if (!env->vm) {
+        return FALSE;
+    }
+    qfd = rig_vm_get_qtest_fd(env->vm);
+    if (qfd < 0 || (qfd = fcntl(qfd, F_DUPFD_CLOEXEC, 3)) < 0) {
+        g_set_error(error, RUN_ERROR, RUN_ERROR_FAILED,
+                    "the launcher gave no qtest connection");
+        return FALSE;
+    }
+    env->qtest = rig_qtest_new_from_fd(qfd);
+    return TRUE;
+}
+
+/*
+ * A paced real-time run must survive QEMU being descheduled for a while
+ * on a loaded machine: the tap's default queue (500 frames, 50 ms at the
+ * HLK's 10 000 frames/s) overflows and the send fails with ENOBUFS.
+ */
+static gboolean grow_tap_queue(RunEnv *env, GError **error)
+{
+    const char *argv[] = {"ip",         "-n",    rig_netns_get_name(env->netns),
+                          "link",       "set",   TAP_NAME,
+                          "txqueuelen", "20000", NULL};
+    g_autofree char *err = NULL;
+    gint status;
+
+    if (!g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL,
+                      NULL, NULL, &err, &status, error)) {
+        return FALSE;
+    }
+    if (!g_spawn_check_wait_status(status, NULL)) {
+        g_set_error(error, RUN_ERROR, RUN_ERROR_FAILED,
+                    "ip link set %s txqueuelen: %s", TAP_NAME, err);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean start_guest(RunEnv *env, GError **error)
+{
+    const Profile *p = env->profile;
+    RigGuestNetConfig cfg;
+    uint64_t features, offloads;
+
+    rig_guest_net_config_init(&cfg);
+    cfg.profile = p->guest_features;
+    cfg.clock = p->clock == PROFILE_CLOCK_QTEST ? RIG_GUEST_CLOCK_DETERMINISTIC
+                                                : RIG_GUEST_CLOCK_FREE;
+    cfg.rx_queue_size = p->queue_size;
+    cfg.rx_buffers = p->rx_buffers;
+    cfg.keep_data = TRUE;
+    env->guest = rig_guest_net_new(env->qtest, &cfg, error);
+    if (!env->guest) {
+        g_prefix_error(error, "reference guest (%s): ", p->guest_features);
+        return FALSE;
+    }
+    features = rig_guest_net_get_features(env->guest);
+    offloads = rig_guest_net_get_offloads(env->guest);
+    env->mrg_rxbuf = (features & RIG_BIT(RIG_VIRTIO_NET_F_MRG_RXBUF)) != 0;
+    /* RSC per family: RSC_EXT and GUEST_TSO4/6 negotiated and, once the
+     * guest sent CTRL_GUEST_OFFLOADS_SET, still set in its offloads. */
+    if (features & RIG_BIT(RIG_VIRTIO_NET_F_RSC_EXT_BIT)) {
+        env->rsc_ipv4 =
+            (features & RIG_BIT(RIG_VIRTIO_NET_F_GUEST_TSO4)) &&
+            (!offloads || (offloads & RIG_BIT(RIG_VIRTIO_NET_F_GUEST_TSO4)));
+        env->rsc_ipv6 =
+            (features & RIG_BIT(RIG_VIRTIO_NET_F_GUEST_TSO6)) &&
+            (!offloads || (offloads & RIG_BIT(RIG_VIRTIO_NET_F_GUEST_TSO6)));
+    }
+    rig_guest_net_get_mac(env->guest, env->guest_mac);
+    return TRUE;
+}
+
+RunEnv *run_env_start(const Profile *profile, const RunOptions *options,
+                      Report *report, GError **error)
+{
+    g_autoptr(RunEnv) env = g_new0(RunEnv, 1);
+    const char *qemu = choose_qemu(profile, options);
+
+    env->profile = profile;
+    env->options = options;
+    if (!qemu || qemu[0] == '\0') {
+        g_set_error(error, RUN_ERROR, RUN_ERROR_FAILED,
+                    "no QEMU configured: run ci/build-qemu (then ci/build), "
+                    "or pass --qemu PATH");
+        return NULL;
+    }
+    if (!g_file_test(qemu, G_FILE_TEST_IS_EXECUTABLE)) {
+        g_set_error(error, RUN_ERROR, RUN_ERROR_FAILED,
+                    "QEMU %s is missing or not executable: run "
+                    "ci/build-qemu, or pass --qemu PATH",
+                    qemu);
+        return NULL;
+    }
+    if (geteuid() != 0) {
+        g_set_error(error, RUN_ERROR, RUN_ERROR_FAILED,
+                    "rig run needs root (it creates a network namespace and "
+                    "a tap): run it as root");
+        return NULL;
+    }
+    if (!report->qemu_path) {
+        report->qemu_path = g_strdup(qemu);
+        record_qemu_build(report, qemu);
+    }
+    env->netns = rig_netns_new(error);
+    if (!env->netns || !start_vm(env, qemu, error) ||
+        !grow_tap_queue(env, error) || !start_guest(env, error) ||
+        !rig_netns_run(env->netns, open_injector, env, error)) {
+        return NULL;
+    }
+    record_qemu_version(report, rig_vm_get_qmp(env->vm));
+    return g_steal_pointer(&env);
+}
+
+gboolean run_env_read_stats(RunEnv *env, RigRscStats *ret_stats, GError **error)
+{
+    return rig_qmp_read_rsc_stats(rig_vm_get_qmp(env->vm), NIC_ID, ret_stats,
+                                  NULL, error);
+}
+
+const char *run_env_tap_name(void)
+{
+    return TAP_NAME;
+}

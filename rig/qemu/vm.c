@@ -1,0 +1,707 @@
+/*
+ * QEMU launcher.  The rig owns the listening QMP/qtest sockets and QEMU
+ * connects to them while it starts (its chardevs in client mode), so
+ * readiness is an accept() with a deadline instead of a poll for a socket
+ * file.  QEMU's exit is watched with g_subprocess_wait_async() on a private
+ * GMainContext that only this module iterates, so waiting never dispatches
+ * the caller's sources.
+ */
+#include "qemu/vm.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "rig-config.h"
+
+#define QMP_SOCKET     "qmp.sock"
+#define QTEST_SOCKET   "qtest.sock"
+#define QEMU_LOG       "qemu.log"
+#define LOG_TAIL_LINES 20
+/* Taps are handed to QEMU as fds 3, 4, ... */
+#define FIRST_TAP_FD 3
+
+static const char *const DEBIAN_FIRMWARE_DIRS[] = {
+    "/usr/share/seabios",
+    "/usr/lib/ipxe/qemu",
+};
+
+struct RigVm {
+    GSubprocess *process;
+    GPid pid;
+    char *runtime_dir;
+    char *log_path;
+    char **argv;
+    RigQmp *qmp;
+    int qtest_fd;
+    GMainContext *context;
+    gboolean exited;
+    guint stop_timeout_ms;
+};
+
+G_DEFINE_QUARK(rig - vm - error - quark, rig_vm_error)
+
+const char *rig_vm_default_qemu(void)
+{
+    const char *env = g_getenv("RIG_QEMU");
+
+    if (env != NULL && env[0] != '\0') {
+        return env;
+    }
+    return RIG_DEFAULT_QEMU;
+}
+
+static void nic_free(gpointer data)
+{
+    RigVmNic *nic = data;
+
+    if (nic->tap_fd >= 0) {
+        close(nic->tap_fd);
+    }
+    g_free(nic->id);
+    g_free(nic->mac);
+    g_free(nic->tap_ifname);
+    g_free(nic->extra_props);
+    g_free(nic);
+}
+
+RigVmConfig *rig_vm_config_new(void)
+{
+    RigVmConfig *config = g_new0(RigVmConfig, 1);
+
+    config->machine = g_strdup(RIG_VM_DEFAULT_MACHINE);
+    config->accel = g_strdup(RIG_VM_DEFAULT_ACCEL);
+    config->memory_mib = RIG_VM_DEFAULT_MEMORY_MIB;
+    config->nics = g_ptr_array_new_with_free_func(nic_free);
+    config->firmware_dirs = g_ptr_array_new_with_free_func(g_free);
+    config->extra_args = g_ptr_array_new_with_free_func(g_free);
+    config->start_timeout_ms = RIG_VM_DEFAULT_START_TIMEOUT_MS;
+    config->stop_timeout_ms = RIG_VM_DEFAULT_STOP_TIMEOUT_MS;
+    /*
+     * The patched build links Debian's firmware into its prefix; naming the
+     * same directories with -L also serves a QEMU that lacks the links.
+     */
+    for (gsize i = 0; i < G_N_ELEMENTS(DEBIAN_FIRMWARE_DIRS); i++) {
+        if (g_file_test(DEBIAN_FIRMWARE_DIRS[i], G_FILE_TEST_IS_DIR)) {
+            g_ptr_array_add(config->firmware_dirs,
+                            g_strdup(DEBIAN_FIRMWARE_DIRS[i]));
+        }
+    }
+    return config;
+}
+
+void rig_vm_config_free(RigVmConfig *config)
+{
+    if (config == NULL) {
+        return;
+    }
+    g_free(config->qemu);
+    g_free(config->machine);
+    g_free(config->accel);
+    g_ptr_array_unref(config->nics);
+    g_ptr_array_unref(config->firmware_dirs);
+    g_ptr_array_unref(config->extra_args);
+    g_free(config);
+}
+
+RigVmNic *rig_vm_config_add_nic(RigVmConfig *config, const char *id, int tap_fd)
+{
+    RigVmNic *nic = g_new0(RigVmNic, 1);
+
+    nic->id = g_strdup(id);
+    nic->guest_rsc_ext = TRUE;
+    nic->rsc_interval_ns = -1;
+    nic->no_rom = TRUE;
+    nic->tap_fd = tap_fd;
+    g_ptr_array_add(config->nics, nic);
+    return nic;
+}
+
+/* QEMU option values: a comma would start a new key. */
+static gboolean check_value(const char *what, const char *value, GError **error)
+{
+    if (value == NULL || value[0] == '\0' || strpbrk(value, ",=") != NULL) {
+        g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_INVALID_CONFIG,
+                    "%s \"%s\" is empty or contains ',' or '='", what,
+                    value != NULL ? value : "");
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static void add_arg(GPtrArray *argv, const char *arg)
+{
+    g_ptr_array_add(argv, g_strdup(arg));
+}
+
+G_GNUC_PRINTF(2, 3)
+static void add_argf(GPtrArray *argv, const char *format, ...)
+{
+    va_list args;
+
+    va_start(args, format);
+    g_ptr_array_add(argv, g_strdup_vprintf(format, args));
+    va_end(args);
+}
+
+char **rig_vm_config_build_argv(const RigVmConfig *config, const char *qmp_path,
+                                const char *qtest_path, GArray **ret_fds,
+                                GError **error)
+{
+    g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GArray) fds = g_array_new(FALSE, FALSE, sizeof(int));
+    const char *qemu =
+        config->qemu != NULL ? config->qemu : rig_vm_default_qemu();
+    int next_fd = FIRST_TAP_FD;
+
+    if (!check_value("machine", config->machine, error) ||
+        (config->accel != NULL &&
+         !check_value("accelerator", config->accel, error))) {
+        return NULL;
+    }
+    add_arg(argv, qemu);
+    add_arg(argv, "-M");
+    add_arg(argv, config->machine);
+    if (config->accel != NULL) {
+        add_arg(argv, "-accel");
+        add_arg(argv, config->accel);
+    }
+    add_arg(argv, "-m");
+    add_argf(argv, "%u", config->memory_mib);
+    add_arg(argv, "-display");
+    add_arg(argv, "none");
+    add_arg(argv, "-nodefaults");
+    add_arg(argv, "-no-user-config");
+    for (guint i = 0; i < config->firmware_dirs->len; i++) {
+        add_arg(argv, "-L");
+        add_arg(argv, g_ptr_array_index(config->firmware_dirs, i));
+    }
+    add_arg(argv, "-chardev");
+    add_argf(argv, "socket,id=rig-qmp,path=%s", qmp_path);
+    add_arg(argv, "-mon");
+    add_arg(argv, "chardev=rig-qmp,mode=control");
+    if (qtest_path != NULL) {
+        add_arg(argv, "-qtest");
+        add_argf(argv, "unix:%s", qtest_path);
+        /* Otherwise QEMU logs every qtest command to stderr. */
+        add_arg(argv, "-qtest-log");
+        add_arg(argv, "none");
+    }
+    for (guint i = 0; i < config->nics->len; i++) {
+        const RigVmNic *nic = g_ptr_array_index(config->nics, i);
+        g_autoptr(GString) device = g_string_new("virtio-net-pci");
+
+        if (!check_value("NIC id", nic->id, error) ||
+            (nic->mac != NULL && !check_value("MAC", nic->mac, error))) {
+            return NULL;
+        }
+        add_arg(argv, "-netdev");
+        if (nic->tap_fd >= 0) {
+            /* QEMU refuses vnet_hdr= with fd=: it probes IFF_VNET_HDR. */
+            add_argf(argv, "tap,id=rig-net%u,fd=%d,vhost=off", i, next_fd);
+            int pair[2] = {nic->tap_fd, next_fd++};
+            g_array_append_vals(fds, pair, 2);
+        } else if (nic->tap_ifname != NULL) {
+            if (!check_value("tap name", nic->tap_ifname, error)) {
+                return NULL;
+            }
+            add_argf(argv,
+                     "tap,id=rig-net%u,ifname=%s,script=no,downscript=no,"
+                     "vnet_hdr=on,vhost=off",
+                     i, nic->tap_ifname);
+        } else {
+            g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_INVALID_CONFIG,
+                        "NIC %s has neither a tap fd nor a tap name", nic->id);
+            return NULL;
+        }
+        g_string_append_printf(device, ",id=%s,netdev=rig-net%u", nic->id, i);
+        g_string_append_printf(device, ",guest_rsc_ext=%s",
+                               nic->guest_rsc_ext ? "on" : "off");
+        if (nic->rsc_interval_ns >= 0) {
+            if (nic->rsc_interval_ns > G_MAXUINT32) {
+                g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_INVALID_CONFIG,
+                            "rsc_interval %" G_GINT64_FORMAT
+                            " ns does not fit QEMU's 32-bit property",
+                            nic->rsc_interval_ns);
+                return NULL;
+            }
+            g_string_append_printf(device, ",rsc_interval=%" G_GINT64_FORMAT,
+                                   nic->rsc_interval_ns);
+        }
+        if (nic->mac != NULL) {
+            g_string_append_printf(device, ",mac=%s", nic->mac);
+        }
+        if (nic->no_rom) {
+            g_string_append(device, ",romfile=");
+        }
+        if (nic->extra_props != NULL && nic->extra_props[0] != '\0') {
+            g_string_append_printf(device, ",%s", nic->extra_props);
+        }
+        add_arg(argv, "-device");
+        add_arg(argv, device->str);
+    }
+    for (guint i = 0; i < config->extra_args->len; i++) {
+        add_arg(argv, g_ptr_array_index(config->extra_args, i));
+    }
+    g_ptr_array_add(argv, NULL);
+    *ret_fds = g_steal_pointer(&fds);
+    return (char **)g_ptr_array_free(g_steal_pointer(&argv), FALSE);
+}
+
+/* Between fork and exec: async-signal-safe calls only. */
+static void child_setup(gpointer user_data)
+{
+    /* Own process group: a terminal's SIGINT goes to the rig only. */
+    setpgid(0, 0);
+    /* QEMU must not outlive the rig (thread that spawned it). */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static void on_process_exited(GObject *source, GAsyncResult *result,
+                              gpointer user_data)
+{
+    RigVm *vm = user_data;
+
+    g_subprocess_wait_finish(G_SUBPROCESS(source), result, NULL);
+    vm->exited = TRUE;
+}
+
+static gboolean on_flag_source(gpointer user_data)
+{
+    *(gboolean *)user_data = TRUE;
+    return G_SOURCE_REMOVE;
+}
+
+static gboolean on_fd_ready(int fd, GIOCondition condition, gpointer user_data)
+{
+    *(gboolean *)user_data = TRUE;
+    return G_SOURCE_REMOVE;
+}
+
+typedef enum {
+    WAIT_READY,
+    WAIT_EXITED,
+    WAIT_TIMEOUT,
+} WaitResult;
+
+/*
+ * Iterates the VM's private context until @fd (when >= 0) is readable,
+ * QEMU has exited, or @timeout_ms passed.
+ */
+static WaitResult wait_fd_or_exit(RigVm *vm, int fd, guint timeout_ms)
+{
+    gboolean ready = FALSE;
+    gboolean timed_out = FALSE;
+    GSource *fd_source = NULL;
+    GSource *timeout = g_timeout_source_new(timeout_ms);
+
+    g_source_set_callback(timeout, on_flag_source, &timed_out, NULL);
+    g_source_attach(timeout, vm->context);
+    if (fd >= 0) {
+        fd_source = g_unix_fd_source_new(fd, G_IO_IN);
+        g_source_set_callback(fd_source, G_SOURCE_FUNC(on_fd_ready), &ready,
+                              NULL);
+        g_source_attach(fd_source, vm->context);
+    }
+    while (!ready && !vm->exited && !timed_out) {
+        g_main_context_iteration(vm->context, TRUE);
+    }
+    g_source_destroy(timeout);
+    g_source_unref(timeout);
+    if (fd_source != NULL) {
+        g_source_destroy(fd_source);
+        g_source_unref(fd_source);
+    }
+    if (ready) {
+        return WAIT_READY;
+    }
+    return vm->exited ? WAIT_EXITED : WAIT_TIMEOUT;
+}
+
+static int listen_unix(const char *path, GError **error)
+{
+    struct sockaddr_un address = {.sun_family = AF_UNIX};
+    int fd;
+
+    if (strlen(path) >= sizeof(address.sun_path)) {
+        g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_FAILED,
+                    "socket path %s is too long (set TMPDIR to a shorter "
+                    "directory)",
+                    path);
+        return -1;
+    }
+    g_strlcpy(address.sun_path, path, sizeof(address.sun_path));
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&address, sizeof(address)) < 0 ||
+        listen(fd, 1) < 0) {
+        int saved = errno;
+        if (fd >= 0) {
+            close(fd);
+        }
+        g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_FAILED,
+                    "cannot listen on %s: %s", path, g_strerror(saved));
+        return -1;
+    }
+    return fd;
+}
+
+static guint remaining_ms(gint64 deadline)
+{
+    gint64 left = deadline - g_get_monotonic_time();
+
+    return left <= 0 ? 0 : (guint)MIN((left + 999) / 1000, G_MAXUINT);
+}
+
+/* Accepts QEMU's connection on @listen_fd within the start deadline. */
+static int accept_qemu(RigVm *vm, int listen_fd, const char *what,
+                       gint64 deadline, GError **error)
+{
+    switch (wait_fd_or_exit(vm, listen_fd, remaining_ms(deadline))) {
+    case WAIT_READY:
+        break;
+    case WAIT_EXITED:
+        g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_EXITED,
+                    "QEMU exited before connecting to its %s socket", what);
+        return -1;
+    case WAIT_TIMEOUT:
+        g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_TIMEOUT,
+                    "QEMU did not connect to its %s socket in time", what);
+        return -1;
+    }
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0) {
+        int saved = errno;
+        g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_FAILED,
+                    "accepting QEMU's %s connection: %s", what,
+                    g_strerror(saved));
+    }
+    return fd;
+}
+
+gboolean rig_vm_check_qemu(const char *qemu, GError **error)
+{
+    if (qemu == NULL || qemu[0] == '\0') {
+        g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_QEMU_MISSING,
+                    "no QEMU binary configured: run ci/build-qemu and "
+                    "rebuild, or pass --qemu PATH or set RIG_QEMU");
+        return FALSE;
+    }
+    if (!g_file_test(qemu, G_FILE_TEST_IS_REGULAR) ||
+        !g_file_test(qemu, G_FILE_TEST_IS_EXECUTABLE)) {
+        g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_QEMU_MISSING,
+                    "QEMU binary %s does not exist or is not executable: "
+                    "run ci/build-qemu to build the patched QEMU, or pass "
+                    "--qemu PATH or set RIG_QEMU",
+                    qemu);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* After a failed start: add why QEMU ended, and what it printed. */
+static void explain_failure(RigVm *vm, GError **error)
+{
+    if (vm->process == NULL || error == NULL || *error == NULL) {
+        return;
+    }
+    /* A closed QMP socket usually means QEMU is on its way out. */
+    if (!vm->exited) {
+        wait_fd_or_exit(vm, -1, 1000);
+    }
+    g_autofree char *tail = rig_vm_get_log_tail(vm, LOG_TAIL_LINES);
+    if (vm->exited) {
+        g_autofree char *how = rig_vm_describe_exit(vm);
+        GError *old = *error;
+        *error =
+            g_error_new(RIG_VM_ERROR, RIG_VM_ERROR_EXITED,
+                        "QEMU %s during start (%s); its output:\n%s", how,
+                        old->message, tail[0] != '\0' ? tail : "(nothing)");
+        g_error_free(old);
+    } else if (tail[0] != '\0') {
+        g_prefix_error(error, "QEMU output so far:\n%s\n", tail);
+    }
+}
+
+static gboolean spawn_and_connect(RigVm *vm, const RigVmConfig *config,
+                                  GError **error)
+{
+    gint64 deadline =
+        g_get_monotonic_time() +
+        (gint64)config->start_timeout_ms * G_TIME_SPAN_MILLISECOND;
+    const char *qemu =
+        config->qemu != NULL ? config->qemu : rig_vm_default_qemu();
+    g_autoptr(GArray) fds = NULL;
+    g_autoptr(GError) local_error = NULL;
+    g_autoptr(GSubprocessLauncher) launcher = NULL;
+    int qmp_listen = -1;
+    int qtest_listen = -1;
+    int qmp_fd = -1;
+    gboolean ok = FALSE;
+
+    if (!rig_vm_check_qemu(qemu, error)) {
+        return FALSE;
+    }
+    vm->runtime_dir = g_dir_make_tmp("rig-qemu-XXXXXX", error);
+    if (vm->runtime_dir == NULL) {
+        return FALSE;
+    }
+    vm->log_path = g_build_filename(vm->runtime_dir, QEMU_LOG, NULL);
+    g_autofree char *qmp_path =
+        g_build_filename(vm->runtime_dir, QMP_SOCKET, NULL);
+    g_autofree char *qtest_path =
+        config->qtest ? g_build_filename(vm->runtime_dir, QTEST_SOCKET, NULL)
+                      : NULL;
+    vm->argv =
+        rig_vm_config_build_argv(config, qmp_path, qtest_path, &fds, error);
+    if (vm->argv == NULL) {
+        return FALSE;
+    }
+    qmp_listen = listen_unix(qmp_path, error);
+    if (qmp_listen < 0) {
+        goto out;
+    }
+    if (qtest_path != NULL) {
+        qtest_listen = listen_unix(qtest_path, error);
+        if (qtest_listen < 0) {
+            goto out;
+        }
+    }
+
+    launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_MERGE);
+    g_subprocess_launcher_set_stdin_file_path(launcher, "/dev/null");
+    g_subprocess_launcher_set_stdout_file_path(launcher, vm->log_path);
+    g_subprocess_launcher_set_child_setup(launcher, child_setup, NULL, NULL);
+    for (guint i = 0; i + 1 < fds->len; i += 2) {
+        int copy = fcntl(g_array_index(fds, int, i), F_DUPFD_CLOEXEC, 3);
+        if (copy < 0) {
+            int saved = errno;
+            g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_FAILED,
+                        "cannot duplicate the tap fd: %s", g_strerror(saved));
+            goto out;
+        }
+        g_subprocess_launcher_take_fd(launcher, copy,
+                                      g_array_index(fds, int, i + 1));
+    }
+    vm->process = g_subprocess_launcher_spawnv(
+        launcher, (const char *const *)vm->argv, &local_error);
+    if (vm->process == NULL) {
+        g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_QEMU_MISSING,
+                    "cannot start QEMU %s: %s (run ci/build-qemu, or pass "
+                    "--qemu PATH or set RIG_QEMU)",
+                    qemu, local_error->message);
+        goto out;
+    }
+    vm->pid = (GPid)g_ascii_strtoll(g_subprocess_get_identifier(vm->process),
+                                    NULL, 10);
+    g_main_context_push_thread_default(vm->context);
+    g_subprocess_wait_async(vm->process, NULL, on_process_exited, vm);
+    g_main_context_pop_thread_default(vm->context);
+
+    qmp_fd = accept_qemu(vm, qmp_listen, "QMP", deadline, error);
+    if (qmp_fd < 0) {
+        goto out;
+    }
+    vm->qmp = rig_qmp_new_from_fd(qmp_fd);
+    if (qtest_listen >= 0) {
+        vm->qtest_fd = accept_qemu(vm, qtest_listen, "qtest", deadline, error);
+        if (vm->qtest_fd < 0) {
+            goto out;
+        }
+    }
+    rig_qmp_set_timeout(vm->qmp, MAX(remaining_ms(deadline), 1));
+    if (!rig_qmp_handshake(vm->qmp, NULL, error)) {
+        goto out;
+    }
+    rig_qmp_set_timeout(vm->qmp, RIG_QMP_DEFAULT_TIMEOUT_MS);
+    ok = TRUE;
+out:
+    if (qmp_listen >= 0) {
+        close(qmp_listen);
+        unlink(qmp_path);
+    }
+    if (qtest_listen >= 0) {
+        close(qtest_listen);
+        unlink(qtest_path);
+    }
+    if (!ok) {
+        explain_failure(vm, error);
+    }
+    return ok;
+}
+
+RigVm *rig_vm_start(const RigVmConfig *config, GError **error)
+{
+    g_autoptr(RigVm) vm = g_new0(RigVm, 1);
+
+    vm->qtest_fd = -1;
+    vm->context = g_main_context_new();
+    vm->stop_timeout_ms = MAX(config->stop_timeout_ms, 1);
+    if (!spawn_and_connect(vm, config, error)) {
+        return NULL;
+    }
+    return g_steal_pointer(&vm);
+}
+
+static gboolean wait_exit(RigVm *vm)
+{
+    if (!vm->exited) {
+        wait_fd_or_exit(vm, -1, vm->stop_timeout_ms);
+    }
+    return vm->exited;
+}
+
+gboolean rig_vm_shutdown(RigVm *vm, GError **error)
+{
+    if (vm->process == NULL || vm->exited) {
+        return TRUE;
+    }
+    if (vm->qmp != NULL) {
+        g_autoptr(GError) quit_error = NULL;
+        rig_qmp_set_timeout(vm->qmp, vm->stop_timeout_ms);
+        g_autoptr(JsonNode) reply =
+            rig_qmp_execute(vm->qmp, "quit", NULL, &quit_error);
+        /* QEMU may close the socket before its reply: not an error. */
+        if (reply == NULL) {
+            g_debug("quit: %s", quit_error->message);
+        }
+        if (wait_exit(vm)) {
+            return TRUE;
+        }
+    }
+    g_subprocess_send_signal(vm->process, SIGTERM);
+    if (wait_exit(vm)) {
+        return TRUE;
+    }
+    g_subprocess_force_exit(vm->process);
+    if (wait_exit(vm)) {
+        g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_FAILED,
+                    "QEMU (pid %d) ignored quit and SIGTERM: killed",
+                    (int)vm->pid);
+    } else {
+        g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_FAILED,
+                    "QEMU (pid %d) survived SIGKILL for %u ms", (int)vm->pid,
+                    vm->stop_timeout_ms);
+    }
+    return FALSE;
+}
+
+/* The directory is flat: sockets and the log, all created by us. */
+static void remove_runtime_dir(const char *path)
+{
+    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+    const char *name;
+
+    while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+        g_autofree char *file = g_build_filename(path, name, NULL);
+        if (unlink(file) < 0) {
+            g_warning("cannot remove %s: %s", file, g_strerror(errno));
+        }
+    }
+    if (rmdir(path) < 0) {
+        g_warning("cannot remove %s: %s", path, g_strerror(errno));
+    }
+}
+
+void rig_vm_free(RigVm *vm)
+{
+    g_autoptr(GError) error = NULL;
+
+    if (vm == NULL) {
+        return;
+    }
+    if (!rig_vm_shutdown(vm, &error)) {
+        g_warning("%s", error->message);
+    }
+    if (vm->process != NULL && !vm->exited) {
+        /*
+         * The wait callback still points at @vm: leak it rather than let a
+         * late reap write into freed memory.
+         */
+        return;
+    }
+    g_clear_pointer(&vm->qmp, rig_qmp_free);
+    if (vm->qtest_fd >= 0) {
+        close(vm->qtest_fd);
+    }
+    g_clear_object(&vm->process);
+    if (vm->runtime_dir != NULL) {
+        remove_runtime_dir(vm->runtime_dir);
+    }
+    g_free(vm->runtime_dir);
+    g_free(vm->log_path);
+    g_strfreev(vm->argv);
+    g_main_context_unref(vm->context);
+    g_free(vm);
+}
+
+RigQmp *rig_vm_get_qmp(RigVm *vm)
+{
+    return vm->qmp;
+}
+
+int rig_vm_get_qtest_fd(RigVm *vm)
+{
+    return vm->qtest_fd;
+}
+
+GPid rig_vm_get_pid(RigVm *vm)
+{
+    return vm->pid;
+}
+
+GSubprocess *rig_vm_get_subprocess(RigVm *vm)
+{
+    return vm->process;
+}
+
+const char *rig_vm_get_runtime_dir(RigVm *vm)
+{
+    return vm->runtime_dir;
+}
+
+const char *const *rig_vm_get_argv(RigVm *vm)
+{
+    return (const char *const *)vm->argv;
+}
+
+gboolean rig_vm_has_exited(RigVm *vm)
+{
+    /* Let a pending reap notification land without blocking. */
+    while (!vm->exited && g_main_context_iteration(vm->context, FALSE)) {
+    }
+    return vm->exited;
+}
+
+char *rig_vm_describe_exit(RigVm *vm)
+{
+    if (vm->process == NULL || !rig_vm_has_exited(vm)) {
+        return g_strdup("still running");
+    }
+    if (g_subprocess_get_if_signaled(vm->process)) {
+        int signum = g_subprocess_get_term_sig(vm->process);
+        return g_strdup_printf("was killed by signal %d (%s)", signum,
+                               g_strsignal(signum));
+    }
+    return g_strdup_printf("exited with status %d",
+                           g_subprocess_get_exit_status(vm->process));
+}
+
+char *rig_vm_get_log_tail(RigVm *vm, guint max_lines)
+{
+    g_autofree char *contents = NULL;
+
+    if (vm->log_path == NULL ||
+        !g_file_get_contents(vm->log_path, &contents, NULL, NULL)) {
+        return g_strdup("");
+    }
+    g_strchomp(contents);
+    g_auto(GStrv) lines = g_strsplit(contents, "\n", -1);
+    guint count = g_strv_length(lines);
+    guint first = count > max_lines ? count - max_lines : 0;
+    return g_strjoinv("\n", lines + first);
+}

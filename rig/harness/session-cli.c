@@ -30,7 +30,8 @@ static const char SESSION_SUMMARY[] =
     "Every command takes --id N (needed when several sessions exist) and\n"
     "--state-dir DIR (default $RIG_SESSION_DIR or /run/rsc-rig/sessions).\n"
     "Exit codes: 0 ok, 1 failure, 2 usage, 3 not supported (set-interval\n"
-    "needs a restart), 130 interrupted.";
+    "needs a restart), 130 interrupted.  All options: rig session COMMAND\n"
+    "--help.  Profile keys: hck-profiles/README.md, \"Session profiles\".";
 
 static int session_exit_code(const GError *error)
 {

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SOURCE_DIR, have_tool, require, rig_binary
+from conftest import SOURCE_DIR, have_tool, netns, require, rig_binary
 
 GUEST_BUILDER = SOURCE_DIR / "tests/integration/guest-image/build-guest.sh"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME",
@@ -224,6 +224,58 @@ def test_qemu_refusing_to_start_leaves_nothing(rig, guest, images, tmp_path):
         assert pids_with(str(state_dir)) == []
     finally:
         force_cleanup(rig, state_dir)
+
+
+def test_host_namespace_mode_and_host_bridge(rig, guest, images, tmp_path):
+    """netns = false: bridges and taps in the rig's own namespace, and
+    host_bridge: the control network on an existing bridge.  The rig runs
+    inside a namespace of the test's own, which plays the host, so that the
+    real host's networking is never touched."""
+    state_dir = tmp_path / "state"
+    profile = write_profile(tmp_path / "p.ini", guest,
+                            session_extra="netns = false\n"
+                                          "host_bridge = labbr0\n")
+
+    def rig_in(ns, *args):
+        proc = subprocess.run(["ip", "netns", "exec", ns, str(rig), "session",
+                               *map(str, args)],
+                              capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            pytest.fail(f"rig session {args[0]} exited {proc.returncode}\n"
+                        f"{proc.stdout}\n{proc.stderr}")
+        return proc
+
+    def links(ns, *args):
+        out = subprocess.run(["ip", "-n", ns, "-o", "link", "show", *args],
+                             check=True, capture_output=True, text=True)
+        return {line.split(":")[1].strip().split("@")[0]
+                for line in out.stdout.splitlines()}
+
+    with netns() as ns:
+        subprocess.run(["ip", "-n", ns, "link", "add", "labbr0", "type",
+                        "bridge"], check=True)
+        try:
+            rig_in(ns, "up", profile, "--id", "202", "--state-dir", state_dir,
+                   *image_args(images))
+            state = json.loads((state_dir / "202" / "state.json").read_text())
+            assert state["netns"] is None
+            assert links(ns, "master", "labbr0") == {
+                "rs202stctl", "rs202c1ctl", "rs202c2ctl"}
+            assert links(ns, "master", "rs202tst") == {
+                "rs202c1tst", "rs202c2tst"}
+            assert "rs202ctl" not in links(ns)
+            status = json.loads(rig_in(ns, "status", "--json", "--state-dir",
+                                       state_dir).stdout)
+            assert [vm["process"] for vm in status["vms"]] == ["running"] * 3
+            rig_in(ns, "down", "--state-dir", state_dir)
+            # The rig's own bridge and every tap are gone; the lab bridge,
+            # which the rig did not make, stays.
+            assert links(ns) == {"lo", "labbr0"}
+            assert_all_gone(state_dir, state_dir / "202", None)
+        finally:
+            subprocess.run(["ip", "netns", "exec", ns, str(rig), "session",
+                            "down", "--all", "--state-dir", str(state_dir)],
+                           capture_output=True, timeout=120)
 
 
 def test_session_end_to_end(rig, guest, images, tmp_path):

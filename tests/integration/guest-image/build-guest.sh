@@ -26,7 +26,9 @@ die()
 
 command -v cpio >/dev/null || die "cpio missing: apt-get install cpio"
 busybox=/bin/busybox
-[ -x "$busybox" ] && "$busybox" --list | grep -qx insmod ||
+# Not grep -q: it exits at the first match, and under pipefail the SIGPIPE
+# of busybox would fail the check.
+[ -x "$busybox" ] && "$busybox" --list | grep -x insmod >/dev/null ||
     die "busybox-static missing: apt-get install busybox-static"
 
 mkdir -p "$out"

@@ -788,20 +788,9 @@ static CheckResult *check_coalesced_count(const Match *m)
         g_strdup_printf("%u coalesced frames", m->coalesced_frames));
 }
 
-static const RigRscFamilyStats *stats_family(const RigRscStats *s,
-                                             ProfileFamily family)
+static const RscStats *stats_family(const RigRscStats *s, ProfileFamily family)
 {
     return family == PROFILE_FAMILY_IPV6 ? &s->ipv6 : &s->ipv4;
-}
-
-static gint counter_index(const char *name)
-{
-    for (guint i = 0; i < RIG_RSC_STAT_COUNT; i++) {
-        if (g_str_equal(name, rig_rsc_stat_name(i))) {
-            return (gint)i;
-        }
-    }
-    return -1;
 }
 
 /* Frames of @family sent; FALSE when some sent frame has no family. */
@@ -827,9 +816,9 @@ static CheckResult *check_device_counters(const Match *m)
     const CheckScenario *cs = m->cs;
     const ProfileScenario *sc = cs->scenario;
     const char *fam = profile_family_name(sc->family);
-    const RigRscFamilyStats *dev;
-    guint64 want[RIG_RSC_STAT_COUNT];
-    gboolean have[RIG_RSC_STAT_COUNT] = {FALSE};
+    const RscStats *dev;
+    guint64 want[RSC_STATS_N_FIELDS];
+    gboolean have[RSC_STATS_N_FIELDS] = {FALSE};
     g_autoptr(GString) exp = g_string_new(NULL);
     GString *d = g_string_new(NULL);
     guint nd = 0, compared = 0;
@@ -845,10 +834,9 @@ static CheckResult *check_device_counters(const Match *m)
     dev = stats_family(&cs->device.delta, sc->family);
     fam_num = sc->family == PROFILE_FAMILY_IPV6 ? 6 : 4;
     if (cs->oracle_counters_valid) {
-        const RigRscFamilyStats *o =
-            stats_family(&cs->oracle_counters, sc->family);
+        const RscStats *o = stats_family(&cs->oracle_counters, sc->family);
 
-        for (guint i = 0; i < RIG_RSC_STAT_COUNT; i++) {
+        for (guint i = 0; i < RSC_STATS_N_FIELDS; i++) {
             want[i] = o->counter[i];
             have[i] = TRUE;
         }
@@ -857,7 +845,7 @@ static CheckResult *check_device_counters(const Match *m)
     for (guint i = 0; i < sc->expect_counters->len; i++) {
         const ProfileCounter *c =
             &g_array_index(sc->expect_counters, ProfileCounter, i);
-        gint idx = counter_index(c->name);
+        gint idx = rsc_stats_field_index(c->name);
 
         if (idx < 0) {
             continue;
@@ -892,13 +880,13 @@ static CheckResult *check_device_counters(const Match *m)
                                exp->len ? ", " : "");
     }
     /* Every frame of the family reaches its chain (timing-independent). */
-    if (cs->rsc_enabled && !have[RIG_RSC_STAT_RECEIVED] &&
-        sent_family_frames(cs, fam_num, &want[RIG_RSC_STAT_RECEIVED])) {
-        have[RIG_RSC_STAT_RECEIVED] = TRUE;
+    if (cs->rsc_enabled && !have[RSC_STATS_INDEX(received)] &&
+        sent_family_frames(cs, fam_num, &want[RSC_STATS_INDEX(received)])) {
+        have[RSC_STATS_INDEX(received)] = TRUE;
         g_string_append_printf(exp, "%sreceived = %s frames sent",
                                exp->len ? ", " : "", fam);
     }
-    for (guint i = 0; i < RIG_RSC_STAT_COUNT; i++) {
+    for (guint i = 0; i < RSC_STATS_N_FIELDS; i++) {
         if (!have[i]) {
             continue;
         }
@@ -907,7 +895,7 @@ static CheckResult *check_device_counters(const Match *m)
             detail_add(d, &nd,
                        "%s %s: expected %" G_GUINT64_FORMAT
                        ", observed %" G_GUINT64_FORMAT,
-                       fam, rig_rsc_stat_name(i), want[i], dev->counter[i]);
+                       fam, rsc_stats_field_name(i), want[i], dev->counter[i]);
         }
     }
     r = result_new(

@@ -280,9 +280,9 @@ static void print_human(Smoke *smoke, const char *verdict)
     if (smoke->have_stats) {
         printf("rsc-stats:     %s\n", smoke->stats_path);
         printf("  %-22s %12s %12s\n", "counter", "ipv4", "ipv6");
-        for (guint i = 0; i < RIG_RSC_STAT_COUNT; i++) {
+        for (guint i = 0; i < RSC_STATS_N_FIELDS; i++) {
             printf("  %-22s %12" G_GUINT64_FORMAT " %12" G_GUINT64_FORMAT "\n",
-                   rig_rsc_stat_name(i), smoke->stats.ipv4.counter[i],
+                   rsc_stats_field_name(i), smoke->stats.ipv4.counter[i],
                    smoke->stats.ipv6.counter[i]);
         }
     } else {

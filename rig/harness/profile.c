@@ -312,16 +312,6 @@ static gboolean loader_get_families(const Loader *l, const char *group,
     return TRUE;
 }
 
-static gboolean counter_name_is_known(const char *name)
-{
-    for (guint i = 0; i < RIG_RSC_STAT_COUNT; i++) {
-        if (g_str_equal(name, rig_rsc_stat_name(i))) {
-            return TRUE;
-        }
-    }
-    return FALSE;
-}
-
 /* expect_counters = name=value;name=value */
 static gboolean loader_get_counters(const Loader *l, const char *group,
                                     const char *key, GArray *counters,
@@ -349,7 +339,7 @@ static gboolean loader_get_counters(const Loader *l, const char *group,
         }
         g_strstrip(kv[0]);
         g_strstrip(kv[1]);
-        if (!counter_name_is_known(kv[0])) {
+        if (rsc_stats_field_index(kv[0]) < 0) {
             loader_set_error(l, error, PROFILE_ERROR_INVALID, group, key,
                              "\"%s\" is not a QEMU RSC counter "
                              "(VirtioNetRscStat names, e.g. received, "

@@ -150,7 +150,7 @@ static gboolean stats_delta(ScenarioRun *r, GError **error)
         return FALSE;
     }
     r->cs->device.available = TRUE;
-    for (guint i = 0; i < RIG_RSC_STAT_COUNT; i++) {
+    for (guint i = 0; i < RSC_STATS_N_FIELDS; i++) {
         r->cs->device.delta.ipv4.counter[i] =
             after.ipv4.counter[i] - r->before.ipv4.counter[i];
         r->cs->device.delta.ipv6.counter[i] =
@@ -541,15 +541,6 @@ static void collect_guest(ScenarioRun *r)
     }
 }
 
-static void copy_stats(const RscStats *from, RigRscFamilyStats *to)
-{
-    for (guint i = 0; i < RIG_RSC_STAT_COUNT; i++) {
-        int idx = rsc_stats_field_index(rig_rsc_stat_name(i));
-
-        to->counter[i] = idx < 0 ? 0 : rsc_stats_field_value(from, (guint)idx);
-    }
-}
-
 static void collect_oracle(ScenarioRun *r)
 {
     CheckView *views[2] = {r->cs->oracle_qemu, r->cs->oracle_spec};
@@ -575,10 +566,10 @@ static void collect_oracle(ScenarioRun *r)
                                    sizeof(d->hdr) + d->len, (gint64)d->t_ns);
         }
     }
-    copy_stats(rsc_oracle_get_stats(r->oracle[0], RSC_FAMILY_IPV4),
-               &r->cs->oracle_counters.ipv4);
-    copy_stats(rsc_oracle_get_stats(r->oracle[0], RSC_FAMILY_IPV6),
-               &r->cs->oracle_counters.ipv6);
+    r->cs->oracle_counters.ipv4 =
+        *rsc_oracle_get_stats(r->oracle[0], RSC_FAMILY_IPV4);
+    r->cs->oracle_counters.ipv6 =
+        *rsc_oracle_get_stats(r->oracle[0], RSC_FAMILY_IPV6);
     r->cs->oracle_counters_valid = TRUE;
 }
 

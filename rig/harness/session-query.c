@@ -573,13 +573,13 @@ static void stats_print_text(GPtrArray *entries)
         if (e->device_ok) {
             g_ptr_array_add(
                 left, g_strdup_printf("%-22s %10s %10s", "", "ipv4", "ipv6"));
-            for (int s = 0; s < RIG_RSC_STAT_COUNT; s++) {
-                g_ptr_array_add(
-                    left, g_strdup_printf("%-22s %10" G_GUINT64_FORMAT
-                                          " %10" G_GUINT64_FORMAT,
-                                          rig_rsc_stat_name((RigRscStat)s),
-                                          e->device.ipv4.counter[s],
-                                          e->device.ipv6.counter[s]));
+            for (int s = 0; s < RSC_STATS_N_FIELDS; s++) {
+                g_ptr_array_add(left,
+                                g_strdup_printf("%-22s %10" G_GUINT64_FORMAT
+                                                " %10" G_GUINT64_FORMAT,
+                                                rsc_stats_field_name(s),
+                                                e->device.ipv4.counter[s],
+                                                e->device.ipv6.counter[s]));
             }
             if (e->negotiated == 0) {
                 g_ptr_array_add(left, g_strdup("(RSC_EXT not negotiated by "

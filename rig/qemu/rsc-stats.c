@@ -3,57 +3,10 @@
  */
 #include "qemu/rsc-stats.h"
 
-static const char *const STAT_NAMES[RIG_RSC_STAT_COUNT] = {
-    [RIG_RSC_STAT_RECEIVED] = "received",
-    [RIG_RSC_STAT_COALESCED] = "coalesced",
-    [RIG_RSC_STAT_OVER_SIZE] = "over_size",
-    [RIG_RSC_STAT_CACHE] = "cache",
-    [RIG_RSC_STAT_EMPTY_CACHE] = "empty_cache",
-    [RIG_RSC_STAT_NO_MATCH_CACHE] = "no_match_cache",
-    [RIG_RSC_STAT_WIN_UPDATE] = "win_update",
-    [RIG_RSC_STAT_NO_MATCH] = "no_match",
-    [RIG_RSC_STAT_TCP_SYN] = "tcp_syn",
-    [RIG_RSC_STAT_TCP_CTRL_DRAIN] = "tcp_ctrl_drain",
-    [RIG_RSC_STAT_DUP_ACK] = "dup_ack",
-    [RIG_RSC_STAT_PURE_ACK] = "pure_ack",
-    [RIG_RSC_STAT_ACK_OUT_OF_WIN] = "ack_out_of_win",
-    [RIG_RSC_STAT_DATA_OUT_OF_WIN] = "data_out_of_win",
-    [RIG_RSC_STAT_DATA_OUT_OF_ORDER] = "data_out_of_order",
-    [RIG_RSC_STAT_DATA_AFTER_PURE_ACK] = "data_after_pure_ack",
-    [RIG_RSC_STAT_BYPASS_NOT_TCP] = "bypass_not_tcp",
-    [RIG_RSC_STAT_TCP_ALL_OPT] = "tcp_all_opt",
-    [RIG_RSC_STAT_IP_FRAG] = "ip_frag",
-    [RIG_RSC_STAT_IP_ECN] = "ip_ecn",
-    [RIG_RSC_STAT_IP_HACKED] = "ip_hacked",
-    [RIG_RSC_STAT_IP_OPTION] = "ip_option",
-    [RIG_RSC_STAT_PURGE_FAILED] = "purge_failed",
-    [RIG_RSC_STAT_DRAIN_FAILED] = "drain_failed",
-    [RIG_RSC_STAT_FINAL_FAILED] = "final_failed",
-    [RIG_RSC_STAT_TIMER] = "timer",
-};
-
-/* The named members must line up with the indexes. */
-G_STATIC_ASSERT(G_STRUCT_OFFSET(RigRscFamilyStats, coalesced) ==
-                RIG_RSC_STAT_COALESCED * sizeof(guint64));
-G_STATIC_ASSERT(G_STRUCT_OFFSET(RigRscFamilyStats, dup_ack) ==
-                RIG_RSC_STAT_DUP_ACK * sizeof(guint64));
-G_STATIC_ASSERT(G_STRUCT_OFFSET(RigRscFamilyStats, ip_option) ==
-                RIG_RSC_STAT_IP_OPTION * sizeof(guint64));
-G_STATIC_ASSERT(G_STRUCT_OFFSET(RigRscFamilyStats, timer) ==
-                RIG_RSC_STAT_TIMER * sizeof(guint64));
-
 static const char *const FAMILIES[] = {"ipv4", "ipv6"};
 
-const char *rig_rsc_stat_name(RigRscStat stat)
-{
-    if ((guint)stat >= RIG_RSC_STAT_COUNT) {
-        return NULL;
-    }
-    return STAT_NAMES[stat];
-}
-
 static gboolean parse_family(JsonObject *root, const char *family,
-                             RigRscFamilyStats *ret_family, GError **error)
+                             RscStats *ret_family, GError **error)
 {
     JsonNode *node = json_object_get_member(root, family);
 
@@ -64,13 +17,14 @@ static gboolean parse_family(JsonObject *root, const char *family,
         return FALSE;
     }
     JsonObject *object = json_node_get_object(node);
-    RigRscFamilyStats parsed = {{0}};
-    for (guint i = 0; i < RIG_RSC_STAT_COUNT; i++) {
-        JsonNode *value = json_object_get_member(object, STAT_NAMES[i]);
+    RscStats parsed = {{0}};
+    for (guint i = 0; i < RSC_STATS_N_FIELDS; i++) {
+        JsonNode *value =
+            json_object_get_member(object, rsc_stats_field_name(i));
         if (value == NULL) {
             g_set_error(error, RIG_QMP_ERROR, RIG_QMP_ERROR_INVALID_REPLY,
                         "rsc-stats: counter %s.%s is missing", family,
-                        STAT_NAMES[i]);
+                        rsc_stats_field_name(i));
             return FALSE;
         }
         if (!JSON_NODE_HOLDS_VALUE(value) ||
@@ -79,7 +33,7 @@ static gboolean parse_family(JsonObject *root, const char *family,
             g_set_error(error, RIG_QMP_ERROR, RIG_QMP_ERROR_INVALID_REPLY,
                         "rsc-stats: counter %s.%s is not a non-negative "
                         "integer",
-                        family, STAT_NAMES[i]);
+                        family, rsc_stats_field_name(i));
             return FALSE;
         }
         parsed.counter[i] = (guint64)json_node_get_int(value);
@@ -107,13 +61,13 @@ gboolean rig_rsc_stats_parse(JsonNode *node, RigRscStats *ret_stats,
     return TRUE;
 }
 
-static JsonObject *family_to_json(const RigRscFamilyStats *family)
+static JsonObject *family_to_json(const RscStats *family)
 {
     JsonObject *object = json_object_new();
 
-    for (guint i = 0; i < RIG_RSC_STAT_COUNT; i++) {
+    for (guint i = 0; i < RSC_STATS_N_FIELDS; i++) {
         json_object_set_int_member(
-            object, STAT_NAMES[i],
+            object, rsc_stats_field_name(i),
             (gint64)MIN(family->counter[i], (guint64)G_MAXINT64));
     }
     return object;

@@ -10,6 +10,7 @@
 #include <json-glib/json-glib.h>
 
 #include "qemu/qmp.h"
+#include "rsc/stats.h"
 
 G_BEGIN_DECLS
 
@@ -17,86 +18,11 @@ G_BEGIN_DECLS
 #define RIG_RSC_STATS_PROPERTY    "rsc-stats"
 #define RIG_RSC_INTERVAL_PROPERTY "rsc_interval"
 
-/* Counter indexes, in QEMU's VirtioNetRscStat order. */
-typedef enum {
-    RIG_RSC_STAT_RECEIVED,
-    RIG_RSC_STAT_COALESCED,
-    RIG_RSC_STAT_OVER_SIZE,
-    RIG_RSC_STAT_CACHE,
-    RIG_RSC_STAT_EMPTY_CACHE,
-    RIG_RSC_STAT_NO_MATCH_CACHE,
-    RIG_RSC_STAT_WIN_UPDATE,
-    RIG_RSC_STAT_NO_MATCH,
-    RIG_RSC_STAT_TCP_SYN,
-    RIG_RSC_STAT_TCP_CTRL_DRAIN,
-    RIG_RSC_STAT_DUP_ACK,
-    RIG_RSC_STAT_PURE_ACK,
-    RIG_RSC_STAT_ACK_OUT_OF_WIN,
-    RIG_RSC_STAT_DATA_OUT_OF_WIN,
-    RIG_RSC_STAT_DATA_OUT_OF_ORDER,
-    RIG_RSC_STAT_DATA_AFTER_PURE_ACK,
-    RIG_RSC_STAT_BYPASS_NOT_TCP,
-    RIG_RSC_STAT_TCP_ALL_OPT,
-    RIG_RSC_STAT_IP_FRAG,
-    RIG_RSC_STAT_IP_ECN,
-    RIG_RSC_STAT_IP_HACKED,
-    RIG_RSC_STAT_IP_OPTION,
-    RIG_RSC_STAT_PURGE_FAILED,
-    RIG_RSC_STAT_DRAIN_FAILED,
-    RIG_RSC_STAT_FINAL_FAILED,
-    RIG_RSC_STAT_TIMER,
-    RIG_RSC_STAT_COUNT /* 26 */
-} RigRscStat;
-
-/* Counters of one family; by index (counter[]) or by name. */
-typedef union {
-    guint64 counter[RIG_RSC_STAT_COUNT];
-    struct {
-        guint64 received;
-        guint64 coalesced;
-        guint64 over_size;
-        guint64 cache;
-        guint64 empty_cache;
-        guint64 no_match_cache;
-        guint64 win_update;
-        guint64 no_match;
-        guint64 tcp_syn;
-        guint64 tcp_ctrl_drain;
-        guint64 dup_ack;
-        guint64 pure_ack;
-        guint64 ack_out_of_win;
-        guint64 data_out_of_win;
-        guint64 data_out_of_order;
-        guint64 data_after_pure_ack;
-        guint64 bypass_not_tcp;
-        guint64 tcp_all_opt;
-        guint64 ip_frag;
-        guint64 ip_ecn;
-        guint64 ip_hacked;
-        guint64 ip_option;
-        guint64 purge_failed;
-        guint64 drain_failed;
-        guint64 final_failed;
-        guint64 timer;
-    };
-} RigRscFamilyStats;
-
-G_STATIC_ASSERT(sizeof(RigRscFamilyStats) ==
-                RIG_RSC_STAT_COUNT * sizeof(guint64));
-
+/* Both families' counters; RscStats names them exactly as QEMU does. */
 typedef struct {
-    RigRscFamilyStats ipv4;
-    RigRscFamilyStats ipv6;
+    RscStats ipv4;
+    RscStats ipv6;
 } RigRscStats;
-
-/**
- * rig_rsc_stat_name:
- * @stat: a counter index
- *
- * Returns: (transfer none): QEMU's name of the counter ("received", ...),
- *   or NULL for an index out of range.
- */
-const char *rig_rsc_stat_name(RigRscStat stat);
 
 /**
  * rig_rsc_stats_parse:

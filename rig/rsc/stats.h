@@ -10,37 +10,52 @@
 #pragma once
 
 #include <glib.h>
+#include <stddef.h>
 
-typedef struct RscStats {
-    guint64 received;
-    guint64 coalesced;
-    guint64 over_size;
-    guint64 cache;
-    guint64 empty_cache;
-    guint64 no_match_cache;
-    guint64 win_update;
-    guint64 no_match;
-    guint64 tcp_syn;
-    guint64 tcp_ctrl_drain;
-    guint64 dup_ack;
-    guint64 pure_ack;
-    guint64 ack_out_of_win;
-    guint64 data_out_of_win;
-    guint64 data_out_of_order;
-    guint64 data_after_pure_ack;
-    guint64 bypass_not_tcp;
-    guint64 tcp_all_opt;
-    guint64 ip_frag;
-    guint64 ip_ecn;
-    guint64 ip_hacked;
-    guint64 ip_option;
-    guint64 purge_failed;
-    guint64 drain_failed;
-    guint64 final_failed;
-    guint64 timer;
-} RscStats;
+/* X(name) for every counter, in QEMU's declaration order. */
+#define RSC_STATS_FOREACH(X)                                                   \
+    X(received)                                                                \
+    X(coalesced)                                                               \
+    X(over_size)                                                               \
+    X(cache)                                                                   \
+    X(empty_cache)                                                             \
+    X(no_match_cache)                                                          \
+    X(win_update)                                                              \
+    X(no_match)                                                                \
+    X(tcp_syn)                                                                 \
+    X(tcp_ctrl_drain)                                                          \
+    X(dup_ack)                                                                 \
+    X(pure_ack)                                                                \
+    X(ack_out_of_win)                                                          \
+    X(data_out_of_win)                                                         \
+    X(data_out_of_order)                                                       \
+    X(data_after_pure_ack)                                                     \
+    X(bypass_not_tcp)                                                          \
+    X(tcp_all_opt)                                                             \
+    X(ip_frag)                                                                 \
+    X(ip_ecn)                                                                  \
+    X(ip_hacked)                                                               \
+    X(ip_option)                                                               \
+    X(purge_failed)                                                            \
+    X(drain_failed)                                                            \
+    X(final_failed)                                                            \
+    X(timer)
 
 #define RSC_STATS_N_FIELDS 26
+
+#define RSC_STATS_DECLARE_FIELD(name) guint64 name;
+
+/* Counters of one family, by name or by index (counter[]). */
+typedef union RscStats {
+    guint64 counter[RSC_STATS_N_FIELDS];
+    struct {
+        RSC_STATS_FOREACH(RSC_STATS_DECLARE_FIELD)
+    };
+} RscStats;
+
+/* The counter[] index of a counter named like QEMU's field. */
+#define RSC_STATS_INDEX(name) (offsetof(RscStats, name) / sizeof(guint64))
+
 G_STATIC_ASSERT(sizeof(RscStats) == RSC_STATS_N_FIELDS * sizeof(guint64));
 
 /**

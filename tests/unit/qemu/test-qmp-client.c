@@ -522,9 +522,9 @@ static char *stats_reply(void)
     for (int f = 0; f < 2; f++) {
         g_string_append_printf(text, "%s\"ipv%d\": {", f ? ", " : "",
                                f ? 6 : 4);
-        for (guint i = 0; i < RIG_RSC_STAT_COUNT; i++) {
+        for (guint i = 0; i < RSC_STATS_N_FIELDS; i++) {
             g_string_append_printf(text, "%s\"%s\": %u", i ? ", " : "",
-                                   rig_rsc_stat_name(i), f * 100 + i);
+                                   rsc_stats_field_name(i), f * 100 + i);
         }
         g_string_append(text, "}");
     }
@@ -558,8 +558,8 @@ static void test_read_rsc_stats(void **state)
     assert_true(rig_qmp_handshake(qmp, NULL, &error));
     assert_true(rig_qmp_read_rsc_stats(qmp, "net0", &stats, &path, &error));
     assert_string_equal(path, "/machine/peripheral/net0");
-    assert_int_equal(stats.ipv4.coalesced, RIG_RSC_STAT_COALESCED);
-    assert_int_equal(stats.ipv6.timer, 100 + RIG_RSC_STAT_TIMER);
+    assert_int_equal(stats.ipv4.coalesced, RSC_STATS_INDEX(coalesced));
+    assert_int_equal(stats.ipv6.timer, 100 + RSC_STATS_INDEX(timer));
     assert_true(rig_qmp_read_rsc_interval(qmp, "net0", &interval, &error));
     assert_int_equal(interval, 250000);
     peer_finish(&peer, release);

@@ -21,8 +21,8 @@ static JsonNode *build_stats(const char *skip_family, const char *skip_name,
     for (int f = 0; f < 2; f++) {
         g_string_append_printf(text, "%s\"%s\": {", f ? ", " : "", families[f]);
         gboolean first = TRUE;
-        for (guint i = 0; i < RIG_RSC_STAT_COUNT; i++) {
-            const char *name = rig_rsc_stat_name(i);
+        for (guint i = 0; i < RSC_STATS_N_FIELDS; i++) {
+            const char *name = rsc_stats_field_name(i);
             if (g_strcmp0(skip_family, families[f]) == 0 &&
                 g_strcmp0(skip_name, name) == 0) {
                 continue;
@@ -47,16 +47,19 @@ static JsonNode *build_stats(const char *skip_family, const char *skip_name,
 
 static void test_names(void **state)
 {
-    assert_string_equal(rig_rsc_stat_name(RIG_RSC_STAT_RECEIVED), "received");
-    assert_string_equal(rig_rsc_stat_name(RIG_RSC_STAT_DATA_AFTER_PURE_ACK),
-                        "data_after_pure_ack");
-    assert_string_equal(rig_rsc_stat_name(RIG_RSC_STAT_TIMER), "timer");
-    assert_null(rig_rsc_stat_name(RIG_RSC_STAT_COUNT));
-    assert_int_equal(RIG_RSC_STAT_COUNT, 26);
-    for (guint i = 0; i < RIG_RSC_STAT_COUNT; i++) {
-        assert_non_null(rig_rsc_stat_name(i));
+    assert_string_equal(rsc_stats_field_name(RSC_STATS_INDEX(received)),
+                        "received");
+    assert_string_equal(
+        rsc_stats_field_name(RSC_STATS_INDEX(data_after_pure_ack)),
+        "data_after_pure_ack");
+    assert_string_equal(rsc_stats_field_name(RSC_STATS_INDEX(timer)), "timer");
+    assert_null(rsc_stats_field_name(RSC_STATS_N_FIELDS));
+    assert_int_equal(RSC_STATS_N_FIELDS, 26);
+    for (guint i = 0; i < RSC_STATS_N_FIELDS; i++) {
+        assert_non_null(rsc_stats_field_name(i));
         for (guint j = 0; j < i; j++) {
-            assert_string_not_equal(rig_rsc_stat_name(i), rig_rsc_stat_name(j));
+            assert_string_not_equal(rsc_stats_field_name(i),
+                                    rsc_stats_field_name(j));
         }
     }
 }
@@ -68,13 +71,13 @@ static void test_complete(void **state)
     RigRscStats stats;
 
     assert_true(rig_rsc_stats_parse(node, &stats, &error));
-    for (guint i = 0; i < RIG_RSC_STAT_COUNT; i++) {
+    for (guint i = 0; i < RSC_STATS_N_FIELDS; i++) {
         assert_int_equal(stats.ipv4.counter[i], i);
         assert_int_equal(stats.ipv6.counter[i], 1000 + i);
     }
-    assert_int_equal(stats.ipv4.coalesced, RIG_RSC_STAT_COALESCED);
-    assert_int_equal(stats.ipv6.ip_ecn, 1000 + RIG_RSC_STAT_IP_ECN);
-    assert_int_equal(stats.ipv6.timer, 1000 + RIG_RSC_STAT_TIMER);
+    assert_int_equal(stats.ipv4.coalesced, RSC_STATS_INDEX(coalesced));
+    assert_int_equal(stats.ipv6.ip_ecn, 1000 + RSC_STATS_INDEX(ip_ecn));
+    assert_int_equal(stats.ipv6.timer, 1000 + RSC_STATS_INDEX(timer));
 }
 
 static void test_round_trip(void **state)
@@ -89,7 +92,7 @@ static void test_round_trip(void **state)
     assert_memory_equal(&stats, &again, sizeof(stats));
     JsonObject *ipv4 =
         json_object_get_object_member(json_node_get_object(written), "ipv4");
-    assert_int_equal(json_object_get_size(ipv4), RIG_RSC_STAT_COUNT);
+    assert_int_equal(json_object_get_size(ipv4), RSC_STATS_N_FIELDS);
 }
 
 static void assert_rejected(JsonNode *node, const char *fragment)

@@ -16,7 +16,6 @@
 #define EXIT_CANNOT_RUN   2
 #define NIC_ID            "net0"
 #define TAP_NAME          "rgtap0"
-#define HALT_BIOS_SIZE    65536
 
 typedef struct {
     char *qemu;
@@ -44,7 +43,6 @@ typedef struct {
     RigNetns *netns; /* NULL when attached */
     RigVm *vm;       /* NULL when attached */
     int inject_fd;   /* AF_PACKET on the tap's host side (bench) */
-    char *halt_bios_dir;
     RigQtest *qtest;
     RigGuestNet *net;
     RigGuestClockMode clock;

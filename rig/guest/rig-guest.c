@@ -36,14 +36,6 @@ static void session_clear(Session *s)
         s->inject_fd = -1;
     }
     g_clear_pointer(&s->netns, rig_netns_free);
-    if (s->halt_bios_dir) {
-        g_autofree char *bios =
-            g_build_filename(s->halt_bios_dir, "halt.bin", NULL);
-
-        g_unlink(bios);
-        g_rmdir(s->halt_bios_dir);
-        g_clear_pointer(&s->halt_bios_dir, g_free);
-    }
 }
 
 void rig_guest_cli_print_json(JsonNode *node)
@@ -52,25 +44,6 @@ void rig_guest_cli_print_json(JsonNode *node)
 
     printf("%s\n", text);
     fflush(stdout);
-}
-
-/* A firmware that halts at the reset vector: no BIOS, no option ROM. */
-static char *write_halt_bios(Session *s, GError **error)
-{
-    g_autofree uint8_t *hlt = g_malloc(HALT_BIOS_SIZE);
-    char *path;
-
-    s->halt_bios_dir = g_dir_make_tmp("rig-guest-XXXXXX", error);
-    if (!s->halt_bios_dir) {
-        return NULL;
-    }
-    memset(hlt, 0xf4, HALT_BIOS_SIZE);
-    path = g_build_filename(s->halt_bios_dir, "halt.bin", NULL);
-    if (!g_file_set_contents(path, (const char *)hlt, HALT_BIOS_SIZE, error)) {
-        g_free(path);
-        return NULL;
-    }
-    return path;
 }
 
 static gboolean open_injector(gpointer user_data, GError **error)
@@ -123,13 +96,7 @@ static gboolean start_vm(Session *s, GError **error)
     }
     if (s->clock == RIG_GUEST_CLOCK_FREE) {
         /* No qtest accelerator: a halted vCPU keeps firmware away. */
-        char *bios = write_halt_bios(s, error);
-
-        if (!bios) {
-            return FALSE;
-        }
-        g_ptr_array_add(config->extra_args, g_strdup("-bios"));
-        g_ptr_array_add(config->extra_args, bios);
+        config->halt_firmware = TRUE;
     }
     nic = rig_vm_config_add_nic(config, NIC_ID, tap_fd);
     nic->guest_rsc_ext = !o->no_rsc_ext;

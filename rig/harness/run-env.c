@@ -15,9 +15,8 @@
 #include "guest/profile.h"
 #include "qemu/rsc-stats.h"
 
-#define NIC_ID         "net0"
-#define TAP_NAME       "rigtap0"
-#define HALT_BIOS_SIZE 65536
+#define NIC_ID   "net0"
+#define TAP_NAME "rigtap0"
 
 G_DEFINE_QUARK(rig - run - error - quark, run_error)
 
@@ -31,14 +30,6 @@ void run_env_free(RunEnv *env)
     g_clear_pointer(&env->qtest, rig_qtest_free);
     g_clear_pointer(&env->vm, rig_vm_free);
     g_clear_pointer(&env->netns, rig_netns_free);
-    if (env->halt_bios_dir) {
-        g_autofree char *bios =
-            g_build_filename(env->halt_bios_dir, "halt.bin", NULL);
-
-        g_unlink(bios);
-        g_rmdir(env->halt_bios_dir);
-        g_free(env->halt_bios_dir);
-    }
     g_free(env);
 }
 
@@ -123,24 +114,6 @@ static const char *choose_qemu(const Profile *profile,
     return rig_vm_default_qemu();
 }
 
-/* A firmware that halts at the reset vector: no BIOS, no option ROM. */
-static char *write_halt_bios(RunEnv *env, GError **error)
-{
-    g_autofree guint8 *hlt = g_malloc(HALT_BIOS_SIZE);
-    g_autofree char *path = NULL;
-
-    env->halt_bios_dir = g_dir_make_tmp("rig-run-XXXXXX", error);
-    if (!env->halt_bios_dir) {
-        return NULL;
-    }
-    memset(hlt, 0xf4, HALT_BIOS_SIZE);
-    path = g_build_filename(env->halt_bios_dir, "halt.bin", NULL);
-    if (!g_file_set_contents(path, (const char *)hlt, HALT_BIOS_SIZE, error)) {
-        return NULL;
-    }
-    return g_steal_pointer(&path);
-}
-
 static gboolean start_vm(RunEnv *env, const char *qemu, GError **error)
 {
     const Profile *p = env->profile;
@@ -166,14 +139,8 @@ static gboolean start_vm(RunEnv *env, const char *qemu, GError **error)
          * the device.  (A qtest clock thread following the host clock
          * lags by milliseconds on a loaded machine.)
          */
-        char *bios = write_halt_bios(env, error);
-
-        if (!bios) {
-            return FALSE;
-        }
         config->accel = g_strdup("tcg");
-        g_ptr_array_add(config->extra_args, g_strdup("-bios"));
-        g_ptr_array_add(config->extra_args, bios);
+        config->halt_firmware = TRUE;
     }
     nic = rig_vm_config_add_nic(config, NIC_ID, tap_fd);
     nic->guest_rsc_ext = TRUE;

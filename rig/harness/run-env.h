@@ -23,7 +23,6 @@ struct RunEnv {
     gboolean rsc_ipv4; /* negotiated: what the oracle is configured with */
     gboolean rsc_ipv6;
     gboolean mrg_rxbuf;
-    char *halt_bios_dir; /* real-time clock: the halt-only firmware */
 };
 
 /**

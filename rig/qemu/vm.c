@@ -22,6 +22,8 @@
 #define QMP_SOCKET     "qmp.sock"
 #define QTEST_SOCKET   "qtest.sock"
 #define QEMU_LOG       "qemu.log"
+#define HALT_BIOS      "halt.bin"
+#define HALT_BIOS_SIZE 65536 /* the smallest -bios image QEMU's pc takes */
 #define LOG_TAIL_LINES 20
 /* Taps are handed to QEMU as fds 3, 4, ... */
 #define FIRST_TAP_FD 3
@@ -150,7 +152,8 @@ static void add_argf(GPtrArray *argv, const char *format, ...)
 }
 
 char **rig_vm_config_build_argv(const RigVmConfig *config, const char *qmp_path,
-                                const char *qtest_path, GArray **ret_fds,
+                                const char *qtest_path,
+                                const char *halt_bios_path, GArray **ret_fds,
                                 GError **error)
 {
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
@@ -173,6 +176,15 @@ char **rig_vm_config_build_argv(const RigVmConfig *config, const char *qmp_path,
     }
     add_arg(argv, "-m");
     add_argf(argv, "%u", config->memory_mib);
+    if (config->halt_firmware) {
+        if (halt_bios_path == NULL) {
+            g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_INVALID_CONFIG,
+                        "halt_firmware needs the firmware's path");
+            return NULL;
+        }
+        add_arg(argv, "-bios");
+        add_arg(argv, halt_bios_path);
+    }
     add_arg(argv, "-display");
     add_arg(argv, "none");
     add_arg(argv, "-nodefaults");
@@ -427,6 +439,19 @@ static void explain_failure(RigVm *vm, GError **error)
     }
 }
 
+/* A firmware that halts at the reset vector: no BIOS, no option ROM. */
+static char *write_halt_bios(const char *dir, GError **error)
+{
+    g_autofree guint8 *hlt = g_malloc(HALT_BIOS_SIZE);
+    g_autofree char *path = g_build_filename(dir, HALT_BIOS, NULL);
+
+    memset(hlt, 0xf4, HALT_BIOS_SIZE);
+    if (!g_file_set_contents(path, (const char *)hlt, HALT_BIOS_SIZE, error)) {
+        return NULL;
+    }
+    return g_steal_pointer(&path);
+}
+
 static gboolean spawn_and_connect(RigVm *vm, const RigVmConfig *config,
                                   GError **error)
 {
@@ -456,8 +481,13 @@ static gboolean spawn_and_connect(RigVm *vm, const RigVmConfig *config,
     g_autofree char *qtest_path =
         config->qtest ? g_build_filename(vm->runtime_dir, QTEST_SOCKET, NULL)
                       : NULL;
-    vm->argv =
-        rig_vm_config_build_argv(config, qmp_path, qtest_path, &fds, error);
+    g_autofree char *halt_bios_path =
+        config->halt_firmware ? write_halt_bios(vm->runtime_dir, error) : NULL;
+    if (config->halt_firmware && halt_bios_path == NULL) {
+        return FALSE;
+    }
+    vm->argv = rig_vm_config_build_argv(config, qmp_path, qtest_path,
+                                        halt_bios_path, &fds, error);
     if (vm->argv == NULL) {
         return FALSE;
     }
@@ -590,7 +620,7 @@ gboolean rig_vm_shutdown(RigVm *vm, GError **error)
     return FALSE;
 }
 
-/* The directory is flat: sockets and the log, all created by us. */
+/* The directory is flat: sockets, the log and the firmware, all ours. */
 static void remove_runtime_dir(const char *path)
 {
     g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);

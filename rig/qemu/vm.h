@@ -62,6 +62,11 @@ typedef struct {
     GPtrArray *nics;          /* RigVmNic *, rig_vm_config_add_nic() */
     GPtrArray *firmware_dirs; /* char *, each passed as -L (existing
                                * Debian seabios/ipxe dirs by default) */
+    gboolean halt_firmware;   /* -bios of 64 KiB of hlt, written to the
+                               * runtime dir: the vCPU halts at reset, so
+                               * neither SeaBIOS nor an option ROM touches
+                               * the devices (for a QEMU without -accel
+                               * qtest, or when QEMU's clocks must run) */
     GPtrArray *extra_args;    /* char *, appended verbatim to argv */
     guint start_timeout_ms;
     guint stop_timeout_ms; /* per step of quit, SIGTERM, SIGKILL */
@@ -132,6 +137,8 @@ RigVmNic *rig_vm_config_add_nic(RigVmConfig *config, const char *id,
  * @config: a config
  * @qmp_path: QMP socket path the rig listens on
  * @qtest_path: (nullable): qtest socket path, or NULL without qtest
+ * @halt_bios_path: (nullable): the halt-only firmware file, required when
+ *   config->halt_firmware is set
  * @ret_fds: (out) (transfer full): for each tap NIC, the fd QEMU sees
  *   (source fd = the NIC's tap_fd, target fd = index 3 + n): pairs
  *   {source, target} flattened; set only on success
@@ -143,7 +150,8 @@ RigVmNic *rig_vm_config_add_nic(RigVmConfig *config, const char *id,
  * Returns: (transfer full): NULL-terminated argv (g_strfreev), or NULL.
  */
 char **rig_vm_config_build_argv(const RigVmConfig *config, const char *qmp_path,
-                                const char *qtest_path, GArray **ret_fds,
+                                const char *qtest_path,
+                                const char *halt_bios_path, GArray **ret_fds,
                                 GError **error);
 
 /**

@@ -51,7 +51,7 @@ static void test_smoke_vm(void **state)
     nic->mac = g_strdup("52:54:00:12:34:56");
 
     g_auto(GStrv) argv = rig_vm_config_build_argv(
-        config, "/run/x/qmp.sock", "/run/x/qtest.sock", &fds, &error);
+        config, "/run/x/qmp.sock", "/run/x/qtest.sock", NULL, &fds, &error);
     assert_non_null(argv);
     assert_string_equal(argv[0], "/opt/qemu/bin/qemu-system-x86_64");
     assert_option(argv, "-M", "q35");
@@ -90,7 +90,7 @@ static void test_two_nics_and_extras(void **state)
     g_ptr_array_add(config->extra_args, g_strdup("-S"));
 
     g_auto(GStrv) argv =
-        rig_vm_config_build_argv(config, "/q", NULL, &fds, &error);
+        rig_vm_config_build_argv(config, "/q", NULL, NULL, &fds, &error);
     assert_non_null(argv);
     assert_int_equal(find_arg(argv, "-accel"), -1);
     assert_int_equal(find_arg(argv, "-qtest"), -1);
@@ -105,12 +105,34 @@ static void test_two_nics_and_extras(void **state)
     assert_int_equal(fds->len, 2);
 }
 
+static void test_halt_firmware(void **state)
+{
+    g_autoptr(RigVmConfig) config = rig_vm_config_new();
+    g_autoptr(GArray) fds = NULL;
+    g_autoptr(GError) error = NULL;
+
+    config->halt_firmware = TRUE;
+    g_auto(GStrv) argv = rig_vm_config_build_argv(
+        config, "/q", NULL, "/run/x/halt.bin", &fds, &error);
+    assert_non_null(argv);
+    assert_option(argv, "-bios", "/run/x/halt.bin");
+
+    /* Without the firmware's path the config cannot be honoured. */
+    g_autoptr(GArray) no_fds = NULL;
+    g_auto(GStrv) none =
+        rig_vm_config_build_argv(config, "/q", NULL, NULL, &no_fds, &error);
+    assert_null(none);
+    assert_null(no_fds);
+    assert_true(
+        g_error_matches(error, RIG_VM_ERROR, RIG_VM_ERROR_INVALID_CONFIG));
+}
+
 static void assert_invalid(RigVmConfig *config)
 {
     g_autoptr(GArray) fds = NULL;
     g_autoptr(GError) error = NULL;
     g_auto(GStrv) argv =
-        rig_vm_config_build_argv(config, "/q", NULL, &fds, &error);
+        rig_vm_config_build_argv(config, "/q", NULL, NULL, &fds, &error);
 
     assert_null(argv);
     assert_null(fds);
@@ -167,6 +189,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_smoke_vm),
         cmocka_unit_test(test_two_nics_and_extras),
+        cmocka_unit_test(test_halt_firmware),
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_missing_binary),
         cmocka_unit_test(test_default_qemu_from_env),

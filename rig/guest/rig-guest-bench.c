@@ -33,7 +33,7 @@ int rig_guest_cli_run_bench(Session *s)
     guint64 cmds0;
     g_autoptr(GError) error = NULL;
 
-    if (s->inject_fd < 0) {
+    if (s->injector == NULL) {
         fprintf(stderr, "rig-guest: --bench needs rig-guest to start QEMU "
                         "(it injects frames on the tap)\n");
         return EXIT_CANNOT_RUN;
@@ -53,7 +53,7 @@ int rig_guest_cli_run_bench(Session *s)
 
         /* Keep a batch in flight, well below the RX ring size. */
         for (int i = 0; i < 32; i++) {
-            if (send(s->inject_fd, frame, (size_t)n, 0) == n) {
+            if (trafgen_transport_send(s->injector, frame, (size_t)n, 0) == 0) {
                 sent++;
             }
         }

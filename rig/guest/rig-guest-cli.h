@@ -11,6 +11,7 @@
 #include "guest/qtest.h"
 #include "qemu/netns.h"
 #include "qemu/vm.h"
+#include "trafgen/transport.h"
 
 #define EXIT_CHECK_FAILED 1
 #define EXIT_CANNOT_RUN   2
@@ -40,9 +41,9 @@ typedef struct {
 
 typedef struct {
     Options *opt;
-    RigNetns *netns; /* NULL when attached */
-    RigVm *vm;       /* NULL when attached */
-    int inject_fd;   /* AF_PACKET on the tap's host side (bench) */
+    RigNetns *netns;            /* NULL when attached */
+    RigVm *vm;                  /* NULL when attached */
+    TrafgenTransport *injector; /* the tap's host side (bench) */
     RigQtest *qtest;
     RigGuestNet *net;
     RigGuestClockMode clock;

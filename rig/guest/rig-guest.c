@@ -8,12 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
-#include <linux/if_packet.h>
-#include <net/ethernet.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "guest/guest-error.h"
@@ -31,10 +27,7 @@ static void session_clear(Session *s)
     g_clear_pointer(&s->net, rig_guest_net_free);
     g_clear_pointer(&s->qtest, rig_qtest_free);
     g_clear_pointer(&s->vm, rig_vm_free);
-    if (s->inject_fd >= 0) {
-        close(s->inject_fd);
-        s->inject_fd = -1;
-    }
+    g_clear_pointer(&s->injector, trafgen_transport_free);
     g_clear_pointer(&s->netns, rig_netns_free);
 }
 
@@ -46,26 +39,13 @@ void rig_guest_cli_print_json(JsonNode *node)
     fflush(stdout);
 }
 
+/* Runs inside the rig's namespace, where the tap is. */
 static gboolean open_injector(gpointer user_data, GError **error)
 {
     Session *s = user_data;
-    struct sockaddr_ll sll = {.sll_family = AF_PACKET};
-    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 
-    sll.sll_ifindex = (int)if_nametoindex(TAP_NAME);
-    if (fd < 0 || sll.sll_ifindex == 0 ||
-        bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
-        int err = errno;
-
-        if (fd >= 0) {
-            close(fd);
-        }
-        g_set_error(error, RIG_GUEST_ERROR, RIG_GUEST_ERROR_INVALID,
-                    "AF_PACKET socket on %s: %s", TAP_NAME, g_strerror(err));
-        return FALSE;
-    }
-    s->inject_fd = fd;
-    return TRUE;
+    s->injector = trafgen_transport_new_packet(TAP_NAME, FALSE, error);
+    return s->injector != NULL;
 }
 
 static gboolean start_vm(Session *s, GError **error)
@@ -301,7 +281,7 @@ int main(int argc, char **argv)
     g_autoptr(GOptionContext) ctx =
         g_option_context_new("- reference virtio-net guest over qtest");
     g_autoptr(GError) error = NULL;
-    Session s = {.opt = &o, .inject_fd = -1};
+    Session s = {.opt = &o};
     int rc;
 
     g_option_context_add_main_entries(ctx, entries, NULL);

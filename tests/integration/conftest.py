@@ -68,6 +68,19 @@ def netns_list():
     return {line.split()[0] for line in out.splitlines() if line.strip()}
 
 
+def leaked_rig_namespaces(before):
+    """Namespaces `rig-<pid>-<n>` created since @before whose rig process is
+    gone: what a run left behind.  A rig still running (another test run on
+    the same machine) is not counted."""
+    leaked = set()
+    for name in netns_list() - before:
+        parts = name.split("-")
+        if len(parts) == 3 and parts[0] == "rig" and parts[1].isdigit():
+            if not os.path.exists(f"/proc/{parts[1]}"):
+                leaked.add(name)
+    return leaked
+
+
 def unique_name(prefix):
     """A short name unique to this test run (interface names: 15 chars)."""
     return f"{prefix}{uuid.uuid4().hex[:8]}"

@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from conftest import REQUIRE_ALL, netns_list, require, rig_binary
+from conftest import (REQUIRE_ALL, leaked_rig_namespaces, netns_list, require,
+                      rig_binary)
 
 # Feature bits (virtio spec 5.1.3).
 GUEST_CSUM, GUEST_TSO4, GUEST_TSO6, RSC_EXT = 1, 7, 8, 61
@@ -269,7 +270,7 @@ def test_required_feature_missing_is_clear_error(build_dir, qemu_binary, root):
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2, r
     assert "guest_rsc_ext=on" in r.stderr
-    assert netns_list() == before
+    assert leaked_rig_namespaces(before) == set()
 
 
 # ---- coalescing ---------------------------------------------------------------

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SOURCE_DIR, have_tool, netns_list, require, rig_binary
+from conftest import (SOURCE_DIR, have_tool, leaked_rig_namespaces, netns_list,
+                      require, rig_binary)
 
 PROFILES = SOURCE_DIR / "hck-profiles"
 STATUSES = {"pass", "fail", "xfail", "xpass", "skip"}
@@ -169,7 +170,7 @@ def test_certify_default_profile(rig, build_dir, qemu_binary, tmp_path):
                             "-T", "fields", "-e", "frame.number"],
                            capture_output=True, text=True, check=True)
         assert len(n.stdout.split()) == 3000
-    assert netns_list() - before == set()
+    assert leaked_rig_namespaces(before) == set()
 
 
 def test_conformance_qemu_mode(rig, qemu_binary, tmp_path):

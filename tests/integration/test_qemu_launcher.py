@@ -106,15 +106,33 @@ def test_help(rig):
     assert "unknown command" in out.stderr
 
 
+def run_smoke_once(rig, *args, timeout=120):
+    """`rig smoke ARGS`; returns (the rig's pid, CompletedProcess)."""
+    cmd = [str(rig), "smoke", *map(str, args)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+    return proc.pid, subprocess.CompletedProcess(cmd, proc.returncode,
+                                                 stdout, stderr)
+
+
+def own_namespaces(pid):
+    """Namespaces of one rig process: other runs may add their own."""
+    return {n for n in netns_list() if n.startswith(f"rig-{pid}-")}
+
+
 def test_missing_qemu(rig, tmp_path):
     missing = tmp_path / "no" / "qemu-system-x86_64"
-    before = netns_list()
-    out = subprocess.run([rig, "smoke", "--qemu", str(missing)],
-                         capture_output=True, text=True, timeout=60)
+    pid, out = run_smoke_once(rig, "--qemu", missing, timeout=60)
     assert out.returncode == EXIT_CANNOT_RUN
     assert str(missing) in out.stderr
     assert "ci/build-qemu" in out.stderr
-    assert netns_list() <= before
+    assert own_namespaces(pid) == set()
 
 
 def test_missing_qemu_from_env(rig, tmp_path):
@@ -300,10 +318,8 @@ def test_qemu_failing_at_start(rig, qemu_binary, root, tmp_path):
     wrapper = tmp_path / "qemu-bad-machine"
     wrapper.write_text(f"#!/bin/sh\nexec {qemu_binary} \"$@\" -M nosuch\n")
     wrapper.chmod(0o755)
-    before = netns_list()
-    out = subprocess.run([rig, "smoke", "--qemu", str(wrapper)],
-                         capture_output=True, text=True, timeout=120)
+    pid, out = run_smoke_once(rig, "--qemu", wrapper)
     assert out.returncode == EXIT_CANNOT_RUN
     assert "during start" in out.stderr
     assert "unsupported machine type" in out.stderr
-    assert netns_list() <= before
+    assert own_namespaces(pid) == set()

@@ -259,6 +259,15 @@ static int layout_compute(const RigNetFrameDesc *d, Layout *ret)
             l.ipv6_ext[i] = (size_t)n;
             l.l3 += (size_t)n;
         }
+    } else if (d->family == 0) {
+        /* Not IP: nothing above L2 may be asked for, and an IP ethertype
+         * would make a frame that claims to be IP without a header. */
+        if (d->ethertype == 0 || d->ethertype == RIG_ETHERTYPE_IPV4 ||
+            d->ethertype == RIG_ETHERTYPE_IPV6 || d->protocol ||
+            d->ipv4_options_len || d->ipv6_ext_count || d->tcp_option_count ||
+            (d->corrupt & ~RIG_NET_CORRUPT_TRUNCATE)) {
+            return -EINVAL;
+        }
     } else {
         return -EINVAL;
     }
@@ -297,8 +306,9 @@ static int layout_compute(const RigNetFrameDesc *d, Layout *ret)
 static size_t l2_write(const RigNetFrameDesc *d, uint8_t *p)
 {
     RigEthHdr *eth = (RigEthHdr *)p;
-    uint16_t ethertype =
-        d->family == 4 ? RIG_ETHERTYPE_IPV4 : RIG_ETHERTYPE_IPV6;
+    uint16_t ethertype = d->family == 4   ? RIG_ETHERTYPE_IPV4
+                         : d->family == 6 ? RIG_ETHERTYPE_IPV6
+                                          : d->ethertype;
 
     memcpy(eth->dst, d->dst_mac, RIG_ETH_ALEN);
     memcpy(eth->src, d->src_mac, RIG_ETH_ALEN);
@@ -432,6 +442,14 @@ ssize_t rig_net_build_frame(const RigNetFrameDesc *d, uint8_t *buf, size_t size)
 
     l3 = buf + l2_write(d, buf);
     l4 = l3 + l.l3;
+    if (d->family == 0) {
+        payload_write(d, l3);
+        memset(l3 + l.ip_len, 0, l.frame - l.l2 - l.ip_len);
+        if (d->corrupt & RIG_NET_CORRUPT_TRUNCATE) {
+            return (ssize_t)d->truncate_len;
+        }
+        return (ssize_t)l.frame;
+    }
     if (d->family == 4) {
         ipv4_write(d, &l, l3);
     } else {

@@ -87,8 +87,11 @@ typedef struct RigNetFrameDesc {
     uint16_t vlan_tci; /* rig_vlan_tci_make(pcp, dei, vid) */
     bool pad_to_min;   /* pad short frames to 60 bytes like a NIC would */
 
-    /* L3: family 4 or 6 */
+    /* L3: family 4 or 6; 0 builds a frame that is not IP: L2 with
+     * @ethertype, then the payload right after the L2 header (every L3/L4
+     * field below must stay zero) */
     uint8_t family;
+    uint16_t ethertype; /* family 0 only: e.g. RIG_ETHERTYPE_ARP */
     uint8_t src_ip[16]; /* IPv4 uses the first 4 bytes */
     uint8_t dst_ip[16];
     uint8_t ttl;          /* TTL / hop limit; 0 means the default 64 */
@@ -139,11 +142,14 @@ typedef struct RigNetFrameDesc {
  *
  * Writes Ethernet [+ 802.1Q] + IPv4/IPv6 [+ options / extension headers]
  * [+ TCP/UDP] + payload, with correct lengths and checksums unless
- * @desc->corrupt says otherwise.  On failure @buf may hold garbage.
+ * @desc->corrupt says otherwise.  With family 0: Ethernet [+ 802.1Q] with
+ * @desc->ethertype + payload (only the TRUNCATE knob applies).  On failure
+ * @buf may hold garbage.
  *
  * Returns: the frame length, or -EINVAL for an impossible description
- * (unknown family, options over 40 bytes, bad option, IP length over 65535,
- * too many extension headers), -ENOSPC when @size is too small.
+ * (unknown family, family 0 without an ethertype or with an IP ethertype or
+ * with L3/L4 fields, options over 40 bytes, bad option, IP length over
+ * 65535, too many extension headers), -ENOSPC when @size is too small.
  */
 ssize_t rig_net_build_frame(const RigNetFrameDesc *desc, uint8_t *buf,
                             size_t size);

@@ -10,6 +10,45 @@
 
 #include "net/build.h"
 
+/* RFC 826 request for IPv4 over Ethernet */
+#define ARP_LEN          28
+#define ARP_HTYPE_ETHER  1
+#define ARP_OPER_REQUEST 1
+#define ARP_DEFAULT_SRC4 ((const uint8_t[4]){192, 0, 2, 1})
+#define ARP_DEFAULT_DST4 ((const uint8_t[4]){192, 0, 2, 2})
+
+/* An ARP request from the flow's source asking for its destination: a
+ * frame that is not IPv4/IPv6 at all.  IPv6 flows have no IPv4 addresses,
+ * so theirs ask with the IPv4 defaults. */
+static ssize_t arp_frame_build(const TrafgenEndpoints *endpoints, uint8_t *buf,
+                               size_t size)
+{
+    uint8_t arp[ARP_LEN] = {0};
+    RigNetFrameDesc d = {
+        .ethertype = RIG_ETHERTYPE_ARP,
+        .pad_to_min = true,
+        .payload = arp,
+        .payload_len = sizeof(arp),
+    };
+
+    /* unicast to the flow's peer (an RFC 1122 ARP poll): it passes the same
+     * MAC filters as the flow's TCP frames */
+    memcpy(d.dst_mac, endpoints->dst_mac, RIG_ETH_ALEN);
+    memcpy(d.src_mac, endpoints->src_mac, RIG_ETH_ALEN);
+    rig_be16_put(arp + 0, ARP_HTYPE_ETHER);
+    rig_be16_put(arp + 2, RIG_ETHERTYPE_IPV4);
+    arp[4] = RIG_ETH_ALEN;
+    arp[5] = RIG_IPV4_ALEN;
+    rig_be16_put(arp + 6, ARP_OPER_REQUEST);
+    memcpy(arp + 8, endpoints->src_mac, RIG_ETH_ALEN);
+    memcpy(arp + 14, endpoints->ipv6 ? ARP_DEFAULT_SRC4 : endpoints->src_ip,
+           RIG_IPV4_ALEN);
+    /* target hardware address unknown: zero */
+    memcpy(arp + 24, endpoints->ipv6 ? ARP_DEFAULT_DST4 : endpoints->dst_ip,
+           RIG_IPV4_ALEN);
+    return rig_net_build_frame(&d, buf, size);
+}
+
 void trafgen_endpoints_init_default(TrafgenEndpoints *endpoints, gboolean ipv6)
 {
     static const uint8_t v4_src[4] = {192, 0, 2, 1};
@@ -50,6 +89,9 @@ ssize_t trafgen_frame_build(const TrafgenEndpoints *endpoints,
 
     if (segment->kind == TRAFGEN_STEP_IDLE) {
         return 0;
+    }
+    if (segment->kind == TRAFGEN_STEP_ARP) {
+        return arp_frame_build(endpoints, buf, size);
     }
     memcpy(d.dst_mac, endpoints->dst_mac, 6);
     memcpy(d.src_mac, endpoints->src_mac, 6);

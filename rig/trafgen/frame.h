@@ -32,7 +32,8 @@ void trafgen_endpoints_init_default(TrafgenEndpoints *endpoints, gboolean ipv6);
 /**
  * trafgen_frame_build:
  * @endpoints: addresses and ports
- * @segment: the segment (an idle segment builds nothing)
+ * @segment: the segment (an idle segment builds nothing; an arp segment
+ *   builds a 60-byte ARP request, knobs ignored)
  * @buf: (out): frame bytes
  * @size: size of @buf (RIG_NET_FRAME_MAX is always enough)
  *

@@ -12,7 +12,7 @@ static const char *const kind_names[] = {
     [TRAFGEN_STEP_SYN] = "syn",       [TRAFGEN_STEP_FIN] = "fin",
     [TRAFGEN_STEP_RST] = "rst",       [TRAFGEN_STEP_RETX] = "retx",
     [TRAFGEN_STEP_OOO] = "ooo",       [TRAFGEN_STEP_UDP] = "udp",
-    [TRAFGEN_STEP_IDLE] = "idle",
+    [TRAFGEN_STEP_IDLE] = "idle",     [TRAFGEN_STEP_ARP] = "arp",
 };
 
 /* name, IPv4 text, IPv6 text (NULL: not in that family) */
@@ -43,6 +43,7 @@ static const struct {
     {"ecn", "data*2,data:ecn,data*2,fin", NULL},
     {"exthdr", "", "data*2,data:exthdr,data*2,fin"},
     {"nontcp", "data*2,udp,data*2,fin", NULL},
+    {"nonip", "data*2,arp,data*2,fin", NULL},
     /* MSS-sized for a 1500-byte MTU in each family */
     {"oversize", "data*48:len=1448,fin", "data*48:len=1428,fin"},
     {"malformed",
@@ -53,10 +54,10 @@ static const struct {
 };
 
 static const char *const builtin_names[] = {
-    "whql",   "syn",     "fin",      "rst",       "urg",      "ece",  "cwr",
-    "psh",    "pureack", "dupack",   "winupdate", "afterack", "ooo",  "retrans",
-    "seqoow", "ackoow",  "tsopt",    "ipopt",     "nodf",     "frag", "ecn",
-    "exthdr", "nontcp",  "oversize", "malformed", "all",      NULL,
+    "whql",   "syn",     "fin",    "rst",       "urg",       "ece",  "cwr",
+    "psh",    "pureack", "dupack", "winupdate", "afterack",  "ooo",  "retrans",
+    "seqoow", "ackoow",  "tsopt",  "ipopt",     "nodf",      "frag", "ecn",
+    "exthdr", "nontcp",  "nonip",  "oversize",  "malformed", "all",  NULL,
 };
 
 const char *const *trafgen_pattern_builtin_names(void)
@@ -217,7 +218,7 @@ static gboolean parse_step(const char *text, TrafgenStep *ret_step,
     if (!found) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                     "unknown step kind '%s' (kinds: data ack dupack winupd "
-                    "syn fin rst retx ooo udp idle)",
+                    "syn fin rst retx ooo udp idle arp)",
                     kind_count[0] ? kind_count[0] : "");
         return FALSE;
     }
@@ -466,12 +467,20 @@ gboolean trafgen_cursor_next(TrafgenCursor *cursor, TrafgenSegment *ret_segment)
         seg.window = 0;
         seg.payload_len = len;
         break;
+    case TRAFGEN_STEP_ARP:
+        /* not TCP: no sequence space used, no payload counted */
+        seg.flags = 0;
+        seg.seq = 0;
+        seg.ack = 0;
+        seg.window = 0;
+        break;
     case TRAFGEN_STEP_IDLE:
         seg.flags = 0;
         break;
     }
 
-    if (step->kind != TRAFGEN_STEP_UDP && step->kind != TRAFGEN_STEP_IDLE) {
+    if (step->kind != TRAFGEN_STEP_UDP && step->kind != TRAFGEN_STEP_IDLE &&
+        step->kind != TRAFGEN_STEP_ARP) {
         seg.flags |= step->add_flags;
         if (step->has_seq_off) {
             seg.seq = (uint32_t)((int64_t)seg.seq + step->seq_off);

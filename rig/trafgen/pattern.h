@@ -34,6 +34,7 @@ typedef enum {
     TRAFGEN_STEP_OOO,
     TRAFGEN_STEP_UDP,
     TRAFGEN_STEP_IDLE,
+    TRAFGEN_STEP_ARP,
 } TrafgenStepKind;
 
 typedef enum {
@@ -75,7 +76,8 @@ typedef struct {
     char *text;    /* canonical source text */
 } TrafgenPattern;
 
-/* One segment (or a UDP datagram, or an idle slot) of one flow. */
+/* One segment (or a UDP datagram, an ARP request, or an idle slot) of one
+ * flow. */
 typedef struct {
     guint flow;
     guint step; /* index of the step that produced it */
@@ -223,6 +225,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrafgenPattern, trafgen_pattern_free)
     "    ooo     out of order: data at snd_nxt + len (a hole), not advanced\n" \
     "    udp     UDP datagram of len bytes on the same addresses (non-TCP)\n"  \
     "    idle    send nothing in this slot (lets the RSC timer drain)\n"       \
+    "    arp     ARP request (not IP), padded to 60 bytes: src MAC/IPv4 ->\n"  \
+    "            who-has dst IPv4; IPv6 flows use 192.0.2.1 -> 192.0.2.2\n"    \
     "  Knobs:\n"                                                               \
     "    len=N       payload bytes (default --payload)\n"                      \
     "    psh urg ece cwr fin rst syn   add that TCP flag (urg: urg_ptr=len)\n" \
@@ -260,6 +264,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrafgenPattern, trafgen_pattern_free)
     "    ecn        data*2,data:ecn,data*2,fin\n"                              \
     "    exthdr     data*2,data:exthdr,data*2,fin (IPv6 only)\n"               \
     "    nontcp     data*2,udp,data*2,fin\n"                                   \
+    "    nonip      data*2,arp,data*2,fin\n"                                   \
     "    oversize   data*48:len=1448,fin (IPv6 len=1428; crosses 64 KiB)\n"    \
     "    malformed  data*2,data:badcsum,[data:badipcsum,]data:iplen=short,\n"  \
     "               data:iplen=long,data:trunc=40,data*2,fin\n"                \

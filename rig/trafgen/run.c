@@ -100,7 +100,7 @@ static void account(TrafgenReport *report, const Sent *sent,
     g_array_append_val(report->samples, sample);
     c->frames++;
     c->wire_bytes += sent->frame_len;
-    if (sent->kind != TRAFGEN_STEP_UDP) {
+    if (sent->kind != TRAFGEN_STEP_UDP && sent->kind != TRAFGEN_STEP_ARP) {
         c->segments++;
     }
     c->payload_bytes += sent->payload_len;

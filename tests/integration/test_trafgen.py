@@ -29,6 +29,8 @@ TSHARK_FIELDS = [
     "tcp.srcport", "tcp.seq_raw", "tcp.ack_raw", "tcp.flags", "tcp.len",
     "tcp.window_size_value", "tcp.urgent_pointer", "tcp.checksum.status",
     "tcp.options.timestamp.tsval", "udp.length", "udp.checksum.status",
+    "eth.type", "arp.opcode", "arp.src.hw_mac", "arp.src.proto_ipv4",
+    "arp.dst.hw_mac", "arp.dst.proto_ipv4",
 ]
 CHECKSUM_GOOD = "1"
 CHECKSUM_BAD = "0"
@@ -80,6 +82,11 @@ def expand(text, payload=1000, flow=0):
                 seg["seq"], seg["len"] = nxt + length, length
             elif kind == "udp":
                 seg["len"] = length
+            elif kind == "arp":
+                # not TCP: no seq space, no payload, knobs ignored
+                seg.update(seq=0, ack=0, win=0, flags=0, knobs={})
+                out.append(seg)
+                continue
             elif kind != "dupack":
                 raise AssertionError(f"oracle does not know step {kind}")
             for name, bit in KNOB_FLAGS.items():
@@ -232,6 +239,17 @@ def decode(path):
 def check_frame(i, row, seg, ipv6, src_port=40000):
     knobs = seg["knobs"]
     where = f"frame {i} ({seg['kind']} {knobs})"
+    if seg["kind"] == "arp":
+        # IPv6 flows ask with the IPv4 default addresses too
+        expect = {"frame.len": "60", "eth.type": "0x0806", "arp.opcode": "1",
+                  "arp.src.hw_mac": SRC_MAC,
+                  "arp.src.proto_ipv4": "192.0.2.1",
+                  "arp.dst.hw_mac": "00:00:00:00:00:00",
+                  "arp.dst.proto_ipv4": "192.0.2.2"}
+        got = {k: row[k] for k in expect}
+        assert got == expect, f"{where}: expected {expect}, got {got}"
+        return
+    assert row["eth.type"] in ("0x0800", "0x86dd"), where
     if "trunc" in knobs:
         assert int(row["frame.len"]) == int(knobs["trunc"]), where
         return
@@ -287,8 +305,8 @@ def test_every_pattern_over_veth(trafgen, veth, tmp_path, ipv6):
     # every case of the issue is in "all"
     for case in ["syn", "fin", "rst", "urg", "ece", "cwr", "psh", "dupack",
                  "winupd", "retx", "ooo", "seq=+70000", "ack=+70000", "ts",
-                 "frag", "ecn", "udp", "data*48:len=14", "badcsum", "iplen=short",
-                 "iplen=long", "trunc"]:
+                 "frag", "ecn", "udp", "arp", "data*48:len=14", "badcsum",
+                 "iplen=short", "iplen=long", "trunc"]:
         assert case in text, case
     assert ("exthdr" in text) == ipv6 and ("ipopt" in text) != ipv6
     family = ["--ipv6"] if ipv6 else []
@@ -317,7 +335,7 @@ def test_every_pattern_over_veth(trafgen, veth, tmp_path, ipv6):
     assert data["frames"] == len(segs)
     assert data["flows"][0]["frames"] == len(segs)
     assert data["flows"][0]["segments"] == sum(
-        1 for s in segs if s["kind"] != "udp")
+        1 for s in segs if s["kind"] not in ("udp", "arp"))
     assert data["flows"][0]["payload_bytes"] == sum(s["len"] for s in segs)
     assert data["send_errors"] == 0
     for key in ["lateness", "gap", "gap_error"]:
@@ -471,7 +489,7 @@ def test_cli_errors_and_help(trafgen):
     for name in ["whql", "syn", "fin", "rst", "urg", "ece", "cwr", "psh",
                  "pureack", "dupack", "winupdate", "afterack", "ooo",
                  "retrans", "seqoow", "ackoow", "tsopt", "ipopt", "nodf",
-                 "frag", "ecn", "exthdr", "nontcp", "oversize", "malformed",
+                 "frag", "ecn", "exthdr", "nontcp", "nonip", "oversize", "malformed",
                  "all"]:
         assert name in help_text.split("Built-in patterns")[1], name
 

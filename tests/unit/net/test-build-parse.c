@@ -380,6 +380,70 @@ static void test_builder_errors(void **state)
     assert_true(rig_net_build_frame(&d, frame, sizeof(frame)) > 65535);
 }
 
+static void test_non_ip_frame(void **state)
+{
+    static const uint8_t arp[28] = {0, 1, 8, 0,   6, 4, 0, 1,          2, 0, 0,
+                                    0, 0, 1, 192, 0, 2, 1, [24] = 192, 0, 2, 2};
+    uint8_t out[128];
+    RigNetFrameDesc d = {
+        .dst_mac = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
+        .src_mac = {2, 0, 0, 0, 0, 1},
+        .ethertype = RIG_ETHERTYPE_ARP,
+        .pad_to_min = true,
+        .payload = arp,
+        .payload_len = sizeof(arp),
+    };
+    RigNetFrameDesc m;
+    RigNetView v;
+
+    memset(out, 0xaa, sizeof(out));
+    assert_int_equal(rig_net_build_frame(&d, out, sizeof(out)),
+                     RIG_ETH_MIN_FRAME);
+    assert_memory_equal(out, d.dst_mac, 6);
+    assert_memory_equal(out + 6, d.src_mac, 6);
+    assert_int_equal(rig_be16_get(out + 12), RIG_ETHERTYPE_ARP);
+    assert_memory_equal(out + RIG_ETH_HLEN, arp, sizeof(arp));
+    for (size_t i = RIG_ETH_HLEN + sizeof(arp); i < RIG_ETH_MIN_FRAME; i++) {
+        assert_int_equal(out[i], 0);
+    }
+    assert_int_equal(rig_net_parse(out, RIG_ETH_MIN_FRAME, 0, &v, NULL), 0);
+    assert_int_equal(v.family, 0);
+    assert_int_equal(v.ethertype, RIG_ETHERTYPE_ARP);
+
+    /* unpadded, VLAN tagged, truncated */
+    m = d;
+    m.pad_to_min = false;
+    assert_int_equal(rig_net_build_frame(&m, out, sizeof(out)),
+                     RIG_ETH_HLEN + sizeof(arp));
+    m.vlan = true;
+    m.vlan_tci = rig_vlan_tci_make(0, false, 5);
+    assert_int_equal(rig_net_build_frame(&m, out, sizeof(out)),
+                     RIG_ETH_HLEN + RIG_VLAN_HLEN + sizeof(arp));
+    assert_int_equal(rig_be16_get(out + 12), RIG_ETHERTYPE_VLAN);
+    assert_int_equal(rig_be16_get(out + 16), RIG_ETHERTYPE_ARP);
+    m = d;
+    m.corrupt = RIG_NET_CORRUPT_TRUNCATE;
+    m.truncate_len = 20;
+    assert_int_equal(rig_net_build_frame(&m, out, sizeof(out)), 20);
+    assert_int_equal(rig_net_build_frame(&d, out, RIG_ETH_MIN_FRAME - 1),
+                     -ENOSPC);
+
+    /* anything above L2, or an IP ethertype, is refused */
+#define EXPECT_EINVAL(mutation)                                                \
+    do {                                                                       \
+        m = d;                                                                 \
+        mutation;                                                              \
+        assert_int_equal(rig_net_build_frame(&m, out, sizeof(out)), -EINVAL);  \
+    } while (0)
+    EXPECT_EINVAL(m.ethertype = 0);
+    EXPECT_EINVAL(m.ethertype = RIG_ETHERTYPE_IPV4);
+    EXPECT_EINVAL(m.ethertype = RIG_ETHERTYPE_IPV6);
+    EXPECT_EINVAL(m.protocol = RIG_IPPROTO_TCP);
+    EXPECT_EINVAL(m.corrupt = RIG_NET_CORRUPT_L4_CSUM);
+    EXPECT_EINVAL(m.ipv4_options_len = 4);
+#undef EXPECT_EINVAL
+}
+
 static void test_pattern(void **state)
 {
     uint8_t a[600];
@@ -399,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_clean),
         cmocka_unit_test(test_corruption_knobs),
         cmocka_unit_test(test_builder_errors),
+        cmocka_unit_test(test_non_ip_frame),
         cmocka_unit_test(test_pattern),
     };
 

@@ -58,6 +58,41 @@ static void test_bypass_not_ip(void **state)
     tu_expect_stats(o, RSC_FAMILY_IPV6, "");
 }
 
+/* QEMU's virtio_net_rsc_receive() finds no chain for an ethertype other
+ * than IPv4/IPv6: the frame goes to the guest at once, byte for byte, and
+ * neither chain's cached segments nor counters move. */
+static void test_bypass_not_ip_keeps_cache(void **state)
+{
+    g_autoptr(RscOracle) o = tu_oracle(RSC_MODE_QEMU, TRUE, TRUE);
+    RigNetFrameDesc seg4 = tu_tcp(4, 0, TU_SEQ, RIG_TCP_ACK, TU_MSS);
+    RigNetFrameDesc seg6 = tu_tcp(6, 0, TU_SEQ, RIG_TCP_ACK, TU_MSS);
+    guint8 arp[60] = {0};
+    g_autoptr(RscDelivered) d = NULL;
+
+    tu_feed(o, 0, &seg4);
+    tu_feed(o, 0, &seg6);
+    memset(arp, 0xff, 6);
+    rig_be16_put(arp + 12, RIG_ETHERTYPE_ARP);
+    for (gsize i = 14; i < 42; i++) {
+        arp[i] = (guint8)i;
+    }
+    assert_true(rsc_oracle_receive(o, 10, NULL, arp, sizeof(arp)));
+    d = rsc_oracle_pop_delivered(o);
+    assert_non_null(d);
+    assert_null(rsc_oracle_pop_delivered(o));
+    assert_int_equal(d->cause, RSC_CAUSE_NORMAL);
+    assert_int_equal(d->family, -1);
+    assert_int_equal(d->t_ns, 10);
+    assert_int_equal(d->hdr.flags, 0);
+    assert_int_equal(d->hdr.gso_type, 0);
+    assert_int_equal(d->len, sizeof(arp));
+    assert_memory_equal(d->frame, arp, sizeof(arp));
+    assert_int_equal(rsc_oracle_get_cached(o, RSC_FAMILY_IPV4), 1);
+    assert_int_equal(rsc_oracle_get_cached(o, RSC_FAMILY_IPV6), 1);
+    tu_expect_stats(o, RSC_FAMILY_IPV4, "received=1,cache=1,empty_cache=1");
+    tu_expect_stats(o, RSC_FAMILY_IPV6, "received=1,cache=1,empty_cache=1");
+}
+
 static void test_bypass_not_tcp(void **state)
 {
     for (int family = 4; family <= 6; family += 2) {
@@ -339,6 +374,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bypass_not_ip),
+        cmocka_unit_test(test_bypass_not_ip_keeps_cache),
         cmocka_unit_test(test_bypass_not_tcp),
         cmocka_unit_test(test_bypass_ipv4_options),
         cmocka_unit_test(test_bypass_ipv4_version),

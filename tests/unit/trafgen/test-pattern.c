@@ -3,6 +3,7 @@
  * (flags, seq, ack, window, payload length, knobs), and the frames the
  * segments become, decoded again with rig/net's parser.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +26,7 @@
 #define CA  (RIG_TCP_CWR | RIG_TCP_ACK)
 #define SYN RIG_TCP_SYN
 #define UDP 0xffff /* marks a UDP datagram in the tables */
+#define ARP 0xfffe /* marks an ARP request in the tables */
 
 /* Expected segment, relative to the flow's start: seq from isn + 1, ack
  * from the initial ack, window from the default window. */
@@ -79,6 +81,17 @@ static void check(GArray *segs, const Expect *expect, size_t n)
         if (expect[i].flags == UDP) {
             assert_int_equal(s->kind, TRAFGEN_STEP_UDP);
             assert_int_equal(s->payload_len, expect[i].len);
+            continue;
+        }
+        if (expect[i].flags == ARP) {
+            /* not TCP: no seq/ack/window, no payload, no delimiter */
+            assert_int_equal(s->kind, TRAFGEN_STEP_ARP);
+            assert_int_equal(s->flags, 0);
+            assert_int_equal(s->seq, 0);
+            assert_int_equal(s->ack, 0);
+            assert_int_equal(s->window, 0);
+            assert_int_equal(s->payload_len, 0);
+            assert_false(s->delimiter);
             continue;
         }
         if (s->flags != expect[i].flags || s->payload_len != expect[i].len ||
@@ -213,6 +226,9 @@ static void test_misc_cases(void **state)
 
         CHECK_BUILTIN("nontcp", v6, D(0), D(1000), {UDP, 0, 0, 1000, 0},
                       D(2000), D(3000), {FA, 4000, 0, 0, 0});
+        /* the ARP request consumes no sequence space */
+        CHECK_BUILTIN("nonip", v6, D(0), D(1000), {ARP, 0, 0, 0, 0}, D(2000),
+                      D(3000), {FA, 4000, 0, 0, 0});
         CHECK_BUILTIN("tsopt", v6, D(0), D(1000), D(2000), D(3000),
                       {FA, 4000, 0, 0, 0});
         ts = expand_builtin("tsopt", v6);
@@ -364,6 +380,13 @@ static void check_frames(gboolean ipv6)
         assert_true(n > 0);
         r = rig_net_parse(buf, (size_t)n, RIG_NET_PARSE_VERIFY_CSUM, &v,
                           &reason);
+        if (s->kind == TRAFGEN_STEP_ARP) {
+            assert_int_equal(n, RIG_ETH_MIN_FRAME);
+            assert_int_equal(r, 0);
+            assert_int_equal(v.family, 0);
+            assert_int_equal(v.ethertype, RIG_ETHERTYPE_ARP);
+            continue;
+        }
         if (s->knobs.trunc >= 0) {
             assert_int_equal(n, s->knobs.trunc);
             assert_true(r < 0);
@@ -452,6 +475,48 @@ static void test_idle_builds_nothing(void **state)
                      0);
 }
 
+static void test_arp_frame(void **state)
+{
+    /* RFC 826 request: Ethernet/IPv4, op 1, sender = flow source, target
+     * hardware address zero, target protocol address = flow destination */
+    static const uint8_t want4[] = {2, 0,    0,    0, 0, 2,   2,   0, 0, 0, 0,
+                                    1, 0x08, 0x06, 0, 1, 8,   0,   6, 4, 0, 1,
+                                    2, 0,    0,    0, 0, 1,   192, 0, 2, 1, 0,
+                                    0, 0,    0,    0, 0, 192, 0,   2, 2};
+    g_autoptr(GArray) s = expand("data,arp:len=7,data", FALSE, 3);
+    const TrafgenSegment *arp = &g_array_index(s, TrafgenSegment, 1);
+    TrafgenEndpoints ep;
+    uint8_t buf[RIG_ETH_MIN_FRAME + 8];
+
+    memset(buf, 0xaa, sizeof(buf));
+    trafgen_endpoints_init_default(&ep, FALSE);
+    assert_int_equal(arp->kind, TRAFGEN_STEP_ARP);
+    assert_int_equal(g_array_index(s, TrafgenSegment, 2).seq,
+                     g_array_index(s, TrafgenSegment, 0).seq + 1000);
+    assert_int_equal(trafgen_frame_build(&ep, arp, buf, sizeof(buf)),
+                     RIG_ETH_MIN_FRAME);
+    assert_memory_equal(buf, want4, sizeof(want4));
+    for (size_t i = sizeof(want4); i < RIG_ETH_MIN_FRAME; i++) {
+        assert_int_equal(buf[i], 0);
+    }
+    /* another source address shows up as the sender */
+    ep.src_ip[3] = 77;
+    ep.src_mac[5] = 0x33;
+    assert_int_equal(trafgen_frame_build(&ep, arp, buf, sizeof(buf)),
+                     RIG_ETH_MIN_FRAME);
+    assert_int_equal(buf[11], 0x33);
+    assert_int_equal(buf[27], 0x33);
+    assert_int_equal(buf[31], 77);
+
+    /* IPv6 flows ask with the IPv4 defaults */
+    trafgen_endpoints_init_default(&ep, TRUE);
+    assert_int_equal(trafgen_frame_build(&ep, arp, buf, sizeof(buf)),
+                     RIG_ETH_MIN_FRAME);
+    assert_memory_equal(buf, want4, sizeof(want4));
+    assert_int_equal(trafgen_frame_build(&ep, arp, buf, RIG_ETH_MIN_FRAME - 1),
+                     -ENOSPC);
+}
+
 static void test_parse_addresses(void **state)
 {
     uint8_t mac[6];
@@ -483,6 +548,7 @@ int main(void)
         cmocka_unit_test(test_frames_ipv4),
         cmocka_unit_test(test_frames_ipv6),
         cmocka_unit_test(test_idle_builds_nothing),
+        cmocka_unit_test(test_arp_frame),
         cmocka_unit_test(test_parse_addresses),
     };
 

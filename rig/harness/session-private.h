@@ -97,6 +97,16 @@ gint session_compare_uint(gconstpointer a, gconstpointer b);
 gboolean session_pid_alive(gint64 pid, const char *marker);
 
 /**
+ * session_print_vm_access:
+ * @vm: (transfer none): one VM of the state file
+ * @indent: prefix of every line
+ *
+ * Prints how to reach the VM (QMP, agent, serial log), its NICs and port
+ * forwards: shared by `up` and `status`.
+ */
+void session_print_vm_access(JsonObject *vm, const char *indent);
+
+/**
  * session_qmp_connect:
  * @path: QMP socket of a VM (QEMU listens)
  * @timeout_ms: deadline of the handshake and later commands

@@ -168,6 +168,37 @@ static const char *status_flag(JsonNode *node, const char *yes, const char *no)
     return json_node_get_boolean(node) ? yes : no;
 }
 
+void session_print_vm_access(JsonObject *vm, const char *indent)
+{
+    JsonArray *nics = json_object_get_array_member(vm, "nics");
+    JsonArray *fwd = json_object_has_member(vm, "forwards")
+                         ? json_object_get_array_member(vm, "forwards")
+                         : NULL;
+
+    printf("%sQMP %s\n%sagent %s\n%sserial log %s\n", indent,
+           json_object_get_string_member(vm, "qmp"), indent,
+           json_object_get_string_member(vm, "qga"), indent,
+           json_object_get_string_member(vm, "serial"));
+    for (guint j = 0; j < json_array_get_length(nics); j++) {
+        JsonObject *nic = json_array_get_object_element(nics, j);
+
+        printf("%s%s NIC %s %s%s%s\n", indent,
+               json_object_get_string_member(nic, "network"),
+               json_object_get_string_member(nic, "model"),
+               json_object_get_string_member(nic, "mac"),
+               json_object_has_member(nic, "tap") ? " tap " : "",
+               json_object_get_string_member_with_default(nic, "tap", ""));
+    }
+    for (guint j = 0; fwd != NULL && j < json_array_get_length(fwd); j++) {
+        JsonObject *f = json_array_get_object_element(fwd, j);
+
+        printf("%sforward 127.0.0.1:%" G_GINT64_FORMAT
+               " -> guest port %" G_GINT64_FORMAT "\n",
+               indent, json_object_get_int_member(f, "host"),
+               json_object_get_int_member(f, "guest"));
+    }
+}
+
 static void status_print_text(JsonObject *root)
 {
     JsonArray *vms = json_object_get_array_member(root, "vms");
@@ -182,10 +213,6 @@ static void status_print_text(JsonObject *root)
     }
     for (guint i = 0; i < json_array_get_length(vms); i++) {
         JsonObject *vm = json_array_get_object_element(vms, i);
-        JsonArray *nics = json_object_get_array_member(vm, "nics");
-        JsonArray *fwd = json_object_has_member(vm, "forwards")
-                             ? json_object_get_array_member(vm, "forwards")
-                             : NULL;
 
         printf("  %-8s %s%s%s, pid %" G_GINT64_FORMAT " (%s), VNC %s\n",
                json_object_get_string_member(vm, "name"),
@@ -195,27 +222,7 @@ static void status_print_text(JsonObject *root)
                json_object_get_int_member(vm, "pid"),
                json_object_get_string_member_with_default(vm, "accel", "?"),
                json_object_get_string_member_with_default(vm, "vnc", "?"));
-        printf("           QMP %s, agent %s\n           serial %s\n",
-               json_object_get_string_member(vm, "qmp"),
-               json_object_get_string_member(vm, "qga"),
-               json_object_get_string_member(vm, "serial"));
-        for (guint j = 0; j < json_array_get_length(nics); j++) {
-            JsonObject *nic = json_array_get_object_element(nics, j);
-
-            printf("           %-7s %-15s %s %s\n",
-                   json_object_get_string_member(nic, "network"),
-                   json_object_get_string_member(nic, "model"),
-                   json_object_get_string_member(nic, "mac"),
-                   json_object_get_string_member_with_default(nic, "tap", ""));
-        }
-        for (guint j = 0; fwd != NULL && j < json_array_get_length(fwd); j++) {
-            JsonObject *f = json_array_get_object_element(fwd, j);
-
-            printf("           forward 127.0.0.1:%" G_GINT64_FORMAT
-                   " -> guest port %" G_GINT64_FORMAT "\n",
-                   json_object_get_int_member(f, "host"),
-                   json_object_get_int_member(f, "guest"));
-        }
+        session_print_vm_access(vm, "           ");
         if (json_object_has_member(vm, "test_nic")) {
             JsonObject *t = json_object_get_object_member(vm, "test_nic");
             JsonNode *ext = json_object_get_member(t, "guest_rsc_ext");

@@ -998,8 +998,6 @@ static void session_print_summary(SessionState *state)
     }
     for (guint i = 0; i < json_array_get_length(vms); i++) {
         JsonObject *vm = json_array_get_object_element(vms, i);
-        JsonArray *nics = json_object_get_array_member(vm, "nics");
-        JsonArray *fwd = json_object_get_array_member(vm, "forwards");
 
         printf("  %s: pid %" G_GINT64_FORMAT " (%s), VNC %s\n",
                json_object_get_string_member(vm, "name"),
@@ -1010,28 +1008,7 @@ static void session_print_summary(SessionState *state)
                    ? "KVM"
                    : "TCG",
                json_object_get_string_member_with_default(vm, "vnc", "?"));
-        printf("    QMP %s\n    agent %s\n    serial log %s\n",
-               json_object_get_string_member(vm, "qmp"),
-               json_object_get_string_member(vm, "qga"),
-               json_object_get_string_member(vm, "serial"));
-        for (guint j = 0; j < json_array_get_length(nics); j++) {
-            JsonObject *nic = json_array_get_object_element(nics, j);
-
-            printf("    %s NIC %s %s%s%s\n",
-                   json_object_get_string_member(nic, "network"),
-                   json_object_get_string_member(nic, "model"),
-                   json_object_get_string_member(nic, "mac"),
-                   json_object_has_member(nic, "tap") ? " tap " : "",
-                   json_object_get_string_member_with_default(nic, "tap", ""));
-        }
-        for (guint j = 0; j < json_array_get_length(fwd); j++) {
-            JsonObject *f = json_array_get_object_element(fwd, j);
-
-            printf("    forward 127.0.0.1:%" G_GINT64_FORMAT
-                   " -> guest port %" G_GINT64_FORMAT "\n",
-                   json_object_get_int_member(f, "host"),
-                   json_object_get_int_member(f, "guest"));
-        }
+        session_print_vm_access(vm, "    ");
     }
     printf("stop it with: rig session down --id %u\n", state->id);
     fflush(stdout);

@@ -57,6 +57,7 @@ typedef struct {
     gint priority;
     gint cpu;
     gboolean no_mlock;
+    gboolean no_dodge;
     gboolean unpaced;
     gboolean live;
     gint live_timeout_ms;
@@ -216,12 +217,14 @@ int main(int argc, char **argv)
         {"phase-us", 0, 0, G_OPTION_ARG_DOUBLE, &o.phase_us,
          "Offset of the whole grid (default 0)", "US"},
         {"guard-us", 0, 0, G_OPTION_ARG_DOUBLE, &o.guard_us,
-         "Sleep until deadline-guard, then spin (default 50; at most "
+         "Sleep until deadline-guard, then spin (default 30; at most "
          "period/2)",
          "US"},
         {"late-policy", 0, 0, G_OPTION_ARG_STRING, &o.late_policy,
-         "Late slot: keep (send now, keep grid: may burst; default), skip "
-         "(move to next grid slot), reanchor (restart grid from now)",
+         "Late slot: catchup (send now, keep the grid, the next ones no "
+         "closer than 3/4 of a period: no burst; default), keep (send now, "
+         "keep the grid: may burst), skip (move to the next grid slot), "
+         "reanchor (restart the grid from now)",
          "POLICY"},
         {"late-us", 0, 0, G_OPTION_ARG_DOUBLE, &o.late_us,
          "A slot reached more than US after its deadline is late "
@@ -256,6 +259,10 @@ int main(int argc, char **argv)
          "SCHED_FIFO priority (default 50)", "N"},
         {"cpu", 0, 0, G_OPTION_ARG_INT, &o.cpu, "Pin to CPU N", "N"},
         {"no-mlock", 0, 0, G_OPTION_ARG_NONE, &o.no_mlock, "Do not mlockall()",
+         NULL},
+        {"no-dodge", 0, 0, G_OPTION_ARG_NONE, &o.no_dodge,
+         "Keep the grid where it is: do not move it (by at most 45 % of the "
+         "period) away from the machine's periodic stalls",
          NULL},
         {"unpaced", 0, 0, G_OPTION_ARG_NONE, &o.unpaced,
          "Load mode: no grid, batches of 64 with sendmmsg()", NULL},
@@ -302,6 +309,13 @@ int main(int argc, char **argv)
         "Pacing: SCHED_FIFO (falls back with a notice), mlockall, timer "
         "slack 1 ns,\n  sleep to deadline-guard then spin; every send is "
         "timestamped when it returns.\n"
+        "Stall dodging: a VM loses its CPU at regular instants (here 15-35 "
+        "us every 1 ms, the\n  hypervisor's tick).  Every 100 ms the pacer "
+        "spins through 4 ms instead of sleeping,\n  logs every stall, and "
+        "moves the grid (at most 45 % of the period, back to 0 as\n  soon "
+        "as that is clear: no drift) so that no deadline falls in one.  "
+        "Needs a\n  period that divides 4 ms; --no-dodge keeps the grid "
+        "fixed.\n"
         "Report: per flow frames/segments/bytes, lateness and per-flow gap "
         "percentiles,\n  gaps above --rsc-interval-us, bursts below half "
         "the period, late slots, CPU.\n"
@@ -346,7 +360,8 @@ int main(int argc, char **argv)
     }
     if (o.late_policy &&
         !trafgen_late_policy_from_string(o.late_policy, &config.late_policy)) {
-        return usage_error("--late-policy must be keep, skip or reanchor");
+        return usage_error(
+            "--late-policy must be catchup, keep, skip or reanchor");
     }
 
     sa.sa_handler = on_signal;
@@ -405,6 +420,7 @@ int main(int argc, char **argv)
     config.pacer.fifo_priority = o.priority;
     config.pacer.cpu = o.cpu;
     config.pacer.lock_memory = !o.no_mlock;
+    config.dodge = !o.no_dodge;
     config.unpaced = o.unpaced;
     config.progress = o.progress || isatty(STDERR_FILENO);
     config.stop = &stop_requested;

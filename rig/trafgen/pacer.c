@@ -18,7 +18,7 @@ int64_t trafgen_now_ns(void)
     return (int64_t)ts.tv_sec * G_GINT64_CONSTANT(1000000000) + ts.tv_nsec;
 }
 
-static void append_notice(TrafgenPacer *pacer, const char *text)
+void trafgen_pacer_add_notice(TrafgenPacer *pacer, const char *text)
 {
     if (pacer->notice[0]) {
         g_strlcat(pacer->notice, "; ", sizeof(pacer->notice));
@@ -55,7 +55,7 @@ gboolean trafgen_pacer_setup(const TrafgenPacerConfig *config,
     if (prctl(PR_SET_TIMERSLACK, 1UL, 0UL, 0UL, 0UL) < 0) {
         g_snprintf(text, sizeof(text), "PR_SET_TIMERSLACK failed: %s",
                    g_strerror(errno));
-        append_notice(&pacer, text);
+        trafgen_pacer_add_notice(&pacer, text);
     }
 
     if (config->lock_memory) {
@@ -64,7 +64,7 @@ gboolean trafgen_pacer_setup(const TrafgenPacerConfig *config,
         } else {
             g_snprintf(text, sizeof(text), "mlockall failed: %s",
                        g_strerror(errno));
-            append_notice(&pacer, text);
+            trafgen_pacer_add_notice(&pacer, text);
         }
     }
 
@@ -80,7 +80,7 @@ gboolean trafgen_pacer_setup(const TrafgenPacerConfig *config,
                        "SCHED_FIFO refused (%s): pacing under SCHED_OTHER "
                        "has ms outliers; run as root or grant CAP_SYS_NICE",
                        g_strerror(errno));
-            append_notice(&pacer, text);
+            trafgen_pacer_add_notice(&pacer, text);
         }
     }
 
@@ -88,10 +88,8 @@ gboolean trafgen_pacer_setup(const TrafgenPacerConfig *config,
     return TRUE;
 }
 
-void trafgen_pacer_wait_until(const TrafgenPacer *pacer, int64_t deadline_ns)
+void trafgen_pacer_wait(int64_t wake_ns, int64_t deadline_ns)
 {
-    int64_t wake_ns = deadline_ns - pacer->guard_ns;
-
     if (trafgen_now_ns() < wake_ns) {
         struct timespec ts = {
             .tv_sec = wake_ns / G_GINT64_CONSTANT(1000000000),
@@ -106,6 +104,25 @@ void trafgen_pacer_wait_until(const TrafgenPacer *pacer, int64_t deadline_ns)
     /* bounded by the guard: never a long spin under SCHED_FIFO */
     while (trafgen_now_ns() < deadline_ns) {
         /* spin */
+    }
+}
+
+void trafgen_pacer_wait_until(const TrafgenPacer *pacer, int64_t deadline_ns)
+{
+    trafgen_pacer_wait(deadline_ns - pacer->guard_ns, deadline_ns);
+}
+
+void trafgen_pacer_spin_until(TrafgenDodger *dodger, int64_t deadline_ns)
+{
+    int64_t last = trafgen_now_ns();
+
+    while (last < deadline_ns) {
+        int64_t now = trafgen_now_ns();
+
+        if (dodger && now - last >= TRAFGEN_DODGE_STALL_MIN_NS) {
+            trafgen_dodger_note_stall(dodger, last, now);
+        }
+        last = now;
     }
 }
 

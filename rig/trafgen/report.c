@@ -171,6 +171,17 @@ void trafgen_report_print(const TrafgenReport *report, FILE *out)
                 report->late_slots, report->late_policy, report->skipped_slots,
                 report->reanchors);
     }
+    if (report->dodge.enabled) {
+        fprintf(
+            out,
+            "  stall dodging: %" G_GUINT64_FORMAT
+            " probes saw %" G_GUINT64_FORMAT " stalls; %" G_GUINT64_FORMAT
+            " moves, offset at most %.1f us, %.1f us at the end; "
+            "%" G_GUINT64_FORMAT " probes found no clear offset\n",
+            report->dodge.probes, report->dodge.stalls_seen,
+            report->dodge.moves, (double)report->dodge.max_abs_offset_ns / 1e3,
+            (double)report->dodge.offset_ns / 1e3, report->dodge.unavoidable);
+    }
     fprintf(out, "  scheduling %s, guard %.1f us%s%s\n", report->policy,
             (double)report->guard_ns / 1e3,
             report->notice && report->notice[0] ? "; notice: " : "",
@@ -248,6 +259,17 @@ gboolean trafgen_report_write_json(const TrafgenReport *report,
     add_int(b, "gaps_over_rsc_interval", (gint64)report->gaps_over_rsc);
     add_int(b, "bursts_below_half_period", (gint64)report->bursts);
     add_int(b, "send_errors", (gint64)report->send_errors);
+    json_builder_set_member_name(b, "stall_dodging");
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "enabled");
+    json_builder_add_boolean_value(b, report->dodge.enabled);
+    add_int(b, "probes", (gint64)report->dodge.probes);
+    add_int(b, "stalls_seen", (gint64)report->dodge.stalls_seen);
+    add_int(b, "moves", (gint64)report->dodge.moves);
+    add_int(b, "max_abs_offset_ns", report->dodge.max_abs_offset_ns);
+    add_int(b, "offset_ns", report->dodge.offset_ns);
+    add_int(b, "unavoidable", (gint64)report->dodge.unavoidable);
+    json_builder_end_object(b);
     add_percentiles(b, "lateness", &report->lateness);
     add_percentiles(b, "gap", &report->gap);
     add_percentiles(b, "gap_error", &report->gap_error);

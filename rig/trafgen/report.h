@@ -57,6 +57,15 @@ typedef struct {
     char *notice;
     gboolean unpaced;
     gboolean offline;
+    struct {
+        gboolean enabled;
+        uint64_t probes;
+        uint64_t moves;
+        uint64_t stalls_seen;
+        uint64_t unavoidable; /* probes after which no offset was clear */
+        int64_t max_abs_offset_ns;
+        int64_t offset_ns; /* at the end */
+    } dodge;               /* stall dodging (dodge.h) */
     /* computed by trafgen_report_compute() */
     TrafgenPercentiles lateness;
     TrafgenPercentiles gap;

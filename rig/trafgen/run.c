@@ -21,11 +21,12 @@ void trafgen_run_config_init(TrafgenRunConfig *config)
     config->period_ns = 100000;
     config->late_threshold_ns = 0;
     config->rsc_interval_ns = 300000;
-    config->late_policy = TRAFGEN_LATE_KEEP;
+    config->late_policy = TRAFGEN_LATE_CATCHUP;
     config->pacer.guard_ns = TRAFGEN_DEFAULT_GUARD_NS;
     config->pacer.realtime = TRUE;
     config->pacer.cpu = -1;
     config->pacer.lock_memory = TRUE;
+    config->dodge = TRUE;
 }
 
 typedef struct {
@@ -309,11 +310,74 @@ static gboolean run_unpaced(const TrafgenRunConfig *config,
     return ok;
 }
 
+/* Probing state of the paced loop: see dodge.h. */
+typedef struct {
+    TrafgenDodger dodger;
+    gboolean probing;
+    int64_t probe_end_ns;  /* deadline from which the probe is over */
+    int64_t next_probe_ns; /* when the next one starts */
+    int64_t min_send_ns;   /* shortest send of a slot so far */
+} Dodging;
+
+/* Spins through the next @length_ns from @deadline_ns on, logging stalls. */
+static void dodging_begin(Dodging *dodging, int64_t deadline_ns,
+                          int64_t length_ns)
+{
+    trafgen_dodger_begin_probe(&dodging->dodger);
+    dodging->probing = TRUE;
+    dodging->probe_end_ns = deadline_ns + length_ns;
+    /* the next probe covers the next quarter of the recurrence window */
+    dodging->next_probe_ns = deadline_ns + TRAFGEN_DODGE_INTERVAL_NS;
+}
+
+/* Ends the probe when @deadline_ns is past its window; moves the grid. */
+static void dodging_end(Dodging *dodging, TrafgenSchedule *schedule,
+                        int64_t deadline_ns)
+{
+    int64_t origin;
+
+    if (!dodging->probing || deadline_ns < dodging->probe_end_ns) {
+        return;
+    }
+    dodging->probing = FALSE;
+    origin = schedule->origin_ns - dodging->dodger.offset_ns;
+    schedule->origin_ns += trafgen_dodger_end_probe(&dodging->dodger, origin);
+}
+
+/* A send that took much longer than the shortest one was cut by a stall
+ * (sends vary by 2x on their own: the receiver's stack runs in them). */
+static void dodging_note_send(Dodging *dodging, int64_t start_ns,
+                              int64_t end_ns)
+{
+    int64_t took = end_ns - start_ns;
+
+    if (dodging->min_send_ns == 0 || took < dodging->min_send_ns) {
+        dodging->min_send_ns = took;
+    }
+    if (dodging->probing &&
+        took > 3 * dodging->min_send_ns + TRAFGEN_DODGE_STALL_MIN_NS) {
+        trafgen_dodger_note_stall(&dodging->dodger, start_ns, end_ns);
+    }
+}
+
+static void dodging_report(const Dodging *dodging, TrafgenReport *report)
+{
+    const TrafgenDodger *d = &dodging->dodger;
+
+    report->dodge.probes = d->probes;
+    report->dodge.moves = d->moves;
+    report->dodge.stalls_seen = d->stalls_seen;
+    report->dodge.unavoidable = d->unavoidable;
+    report->dodge.max_abs_offset_ns = d->max_abs_offset_ns;
+    report->dodge.offset_ns = d->offset_ns;
+}
+
 /* The grid: every slot sends the next frame of every flow. */
 static gboolean run_paced(const TrafgenRunConfig *config,
                           TrafgenTransport *transport,
-                          const TrafgenPacer *pacer, FlowSlot *slots,
-                          TrafgenReport *report, GError **error)
+                          const TrafgenPacer *pacer, Dodging *dodging,
+                          FlowSlot *slots, TrafgenReport *report,
+                          GError **error)
 {
     gboolean offline =
         trafgen_transport_kind(transport) == TRAFGEN_TRANSPORT_PCAP;
@@ -324,10 +388,35 @@ static gboolean run_paced(const TrafgenRunConfig *config,
     trafgen_schedule_init(&schedule, report->start_ns + config->period_ns,
                           config->period_ns, config->phase_ns,
                           config->late_threshold_ns, config->late_policy);
+    if (dodging) {
+        int64_t lead;
+
+        /* a first probe of the whole window before the first slot: clear
+         * from the start */
+        dodging_begin(dodging, schedule.origin_ns - TRAFGEN_DODGE_WINDOW_NS,
+                      TRAFGEN_DODGE_WINDOW_NS);
+        trafgen_pacer_spin_until(&dodging->dodger,
+                                 trafgen_now_ns() + TRAFGEN_DODGE_WINDOW_NS);
+        dodging_end(dodging, &schedule, schedule.origin_ns);
+        /* the probe took the lead time: start whole periods later, so that
+         * the phase it chose is kept, after a ms of sleep (kernel work
+         * deferred by the spin runs then, not at the first deadline) */
+        lead = trafgen_now_ns() +
+               MAX(config->period_ns, TRAFGEN_DODGE_PROBE_NS) -
+               schedule.origin_ns;
+        if (lead > 0) {
+            lead = (lead + config->period_ns - 1) / config->period_ns *
+                   config->period_ns;
+            schedule.origin_ns += lead;
+            /* the rate and --duration count from the first slot's lead */
+            report->start_ns += lead;
+        }
+    }
     for (;;) {
         gboolean any = FALSE;
         int64_t deadline;
         int64_t now;
+        int64_t send_start;
 
         for (guint f = 0; f < config->flows; f++) {
             if (flow_prepare(config, &slots[f], error)) {
@@ -341,14 +430,30 @@ static gboolean run_paced(const TrafgenRunConfig *config,
         }
         now = offline ? trafgen_schedule_deadline(&schedule, schedule.slot)
                       : trafgen_now_ns();
+        if (dodging) {
+            int64_t next = trafgen_schedule_deadline(&schedule, schedule.slot);
+
+            dodging_end(dodging, &schedule, next);
+            if (!dodging->probing && next >= dodging->next_probe_ns) {
+                dodging_begin(dodging, next, TRAFGEN_DODGE_PROBE_NS);
+            }
+        }
         deadline = trafgen_schedule_next(&schedule, now);
         if (config->duration_ns > 0 &&
             deadline - report->start_ns > config->duration_ns) {
             return TRUE;
         }
-        if (!offline) {
+        if (dodging && dodging->probing) {
+            trafgen_pacer_spin_until(&dodging->dodger, deadline);
+        } else if (dodging) {
+            trafgen_pacer_wait(
+                trafgen_dodger_wake_time(&dodging->dodger,
+                                         deadline - pacer->guard_ns, deadline),
+                deadline);
+        } else if (!offline) {
             trafgen_pacer_wait_until(pacer, deadline);
         }
+        send_start = offline ? deadline : trafgen_now_ns();
         for (guint f = 0; f < config->flows; f++) {
             FlowSlot *fs = &slots[f];
             Sent one;
@@ -371,6 +476,10 @@ static gboolean run_paced(const TrafgenRunConfig *config,
             one = sent_of(fs);
             account(report, &one, deadline, now);
         }
+        if (dodging) {
+            dodging_note_send(dodging, send_start, now);
+        }
+        trafgen_schedule_sent(&schedule, now);
         trafgen_schedule_advance(&schedule);
         report->late_slots = schedule.late_slots;
         report->skipped_slots = schedule.skipped_slots;
@@ -395,6 +504,7 @@ gboolean trafgen_run(const TrafgenRunConfig *config,
     g_autoptr(TrafgenReport) report = NULL;
     g_autofree FlowSlot *slots = NULL;
     TrafgenPacer pacer = {0};
+    g_autofree Dodging *dodging = NULL;
     struct rusage before, after;
     gboolean ok;
 
@@ -445,8 +555,20 @@ gboolean trafgen_run(const TrafgenRunConfig *config,
             return FALSE;
         }
         report->policy = g_strdup(pacer.policy);
-        report->notice = g_strdup(pacer.notice);
         report->guard_ns = pacer.guard_ns;
+        if (config->dodge && !config->unpaced) {
+            if (trafgen_dodge_supported(config->period_ns)) {
+                dodging = g_new0(Dodging, 1);
+                trafgen_dodger_init(&dodging->dodger, config->period_ns);
+                report->dodge.enabled = TRUE;
+            } else {
+                trafgen_pacer_add_notice(&pacer,
+                                         "stall dodging off: the period "
+                                         "does not divide its 4 ms probe "
+                                         "window");
+            }
+        }
+        report->notice = g_strdup(pacer.notice);
     }
 
     getrusage(RUSAGE_SELF, &before);
@@ -454,7 +576,11 @@ gboolean trafgen_run(const TrafgenRunConfig *config,
     if (config->unpaced && !offline) {
         ok = run_unpaced(config, transport, slots, report, error);
     } else {
-        ok = run_paced(config, transport, &pacer, slots, report, error);
+        ok =
+            run_paced(config, transport, &pacer, dodging, slots, report, error);
+        if (dodging) {
+            dodging_report(dodging, report);
+        }
     }
     report->end_ns = trafgen_now_ns();
     getrusage(RUSAGE_SELF, &after);

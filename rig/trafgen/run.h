@@ -31,15 +31,17 @@ typedef struct {
     int64_t rsc_interval_ns; /* for the report's gap count */
     TrafgenLatePolicy late_policy;
     TrafgenPacerConfig pacer;
-    gboolean unpaced;            /* send as fast as possible, in batches */
-    gboolean progress;           /* a line per second on stderr */
+    gboolean dodge;    /* move the grid away from periodic stalls (dodge.h) */
+    gboolean unpaced;  /* send as fast as possible, in batches */
+    gboolean progress; /* a line per second on stderr */
     volatile sig_atomic_t *stop; /* (nullable) set to stop early */
 } TrafgenRunConfig;
 
 /**
  * trafgen_run_config_init:
  * @config: filled with the defaults (whql timing: 100 us period, 300 us
- *   RSC interval, late policy keep, guard 50 us, SCHED_FIFO, mlockall)
+ *   RSC interval, late policy catchup, guard 30 us, SCHED_FIFO, mlockall,
+ *   stall dodging)
  */
 void trafgen_run_config_init(TrafgenRunConfig *config);
 

@@ -23,18 +23,33 @@ int64_t trafgen_schedule_deadline(const TrafgenSchedule *schedule,
     return schedule->origin_ns + (int64_t)slot * schedule->period_ns;
 }
 
+/* Remembers when the slot goes: now, or at its deadline if that is later. */
+static int64_t due(TrafgenSchedule *schedule, int64_t deadline, int64_t now_ns)
+{
+    schedule->previous_ns = MAX(deadline, now_ns);
+    schedule->started = TRUE;
+    return deadline;
+}
+
 int64_t trafgen_schedule_next(TrafgenSchedule *schedule, int64_t now_ns)
 {
     int64_t deadline = trafgen_schedule_deadline(schedule, schedule->slot);
     uint64_t first_ahead;
 
+    if (schedule->policy == TRAFGEN_LATE_CATCHUP && schedule->started) {
+        /* a quarter of a period gained per slot: recovery gaps stay
+         * within 25 % of the period (p99.9) and never near a burst */
+        deadline =
+            MAX(deadline, schedule->previous_ns + schedule->period_ns * 3 / 4);
+    }
     if (now_ns - deadline <= schedule->late_threshold_ns) {
-        return deadline;
+        return due(schedule, deadline, now_ns);
     }
     schedule->late_slots++;
     switch (schedule->policy) {
     case TRAFGEN_LATE_KEEP:
-        return deadline;
+    case TRAFGEN_LATE_CATCHUP:
+        return due(schedule, deadline, now_ns);
     case TRAFGEN_LATE_SKIP:
         /* first slot whose deadline is still ahead of now */
         first_ahead =
@@ -42,14 +57,20 @@ int64_t trafgen_schedule_next(TrafgenSchedule *schedule, int64_t now_ns)
             1;
         schedule->skipped_slots += first_ahead - schedule->slot;
         schedule->slot = first_ahead;
-        return trafgen_schedule_deadline(schedule, schedule->slot);
+        return due(schedule,
+                   trafgen_schedule_deadline(schedule, schedule->slot), now_ns);
     case TRAFGEN_LATE_REANCHOR:
         schedule->reanchors++;
         schedule->origin_ns =
             now_ns - (int64_t)schedule->slot * schedule->period_ns;
-        return now_ns;
+        return due(schedule, now_ns, now_ns);
     }
     return deadline;
+}
+
+void trafgen_schedule_sent(TrafgenSchedule *schedule, int64_t sent_ns)
+{
+    schedule->previous_ns = MAX(schedule->previous_ns, sent_ns);
 }
 
 void trafgen_schedule_advance(TrafgenSchedule *schedule)
@@ -67,6 +88,7 @@ gboolean trafgen_late_policy_from_string(const char *text,
         {"keep", TRAFGEN_LATE_KEEP},
         {"skip", TRAFGEN_LATE_SKIP},
         {"reanchor", TRAFGEN_LATE_REANCHOR},
+        {"catchup", TRAFGEN_LATE_CATCHUP},
     };
 
     for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
@@ -87,6 +109,8 @@ const char *trafgen_late_policy_to_string(TrafgenLatePolicy policy)
         return "skip";
     case TRAFGEN_LATE_REANCHOR:
         return "reanchor";
+    case TRAFGEN_LATE_CATCHUP:
+        return "catchup";
     }
     return "?";
 }

@@ -21,6 +21,9 @@ typedef enum {
     TRAFGEN_LATE_SKIP,
     /* send now and restart the grid from now (no bursts, phase lost) */
     TRAFGEN_LATE_REANCHOR,
+    /* send late and keep the grid, but never sooner than 3/4 of a period
+     * after the previous slot: back on the grid without a burst */
+    TRAFGEN_LATE_CATCHUP,
 } TrafgenLatePolicy;
 
 typedef struct {
@@ -29,6 +32,8 @@ typedef struct {
     int64_t late_threshold_ns;
     TrafgenLatePolicy policy;
     uint64_t slot;
+    int64_t previous_ns; /* when the previous slot went (catchup) */
+    gboolean started;
     uint64_t late_slots;
     uint64_t skipped_slots;
     uint64_t reanchors;
@@ -55,9 +60,21 @@ void trafgen_schedule_init(TrafgenSchedule *schedule, int64_t start_ns,
  * Applies the late policy to the current slot and returns its deadline.
  * Call once per slot, then trafgen_schedule_advance() after sending.
  *
- * Returns: the deadline to wait for (may be in the past with KEEP).
+ * Returns: the deadline to wait for (may be in the past with KEEP and
+ *   CATCHUP; with CATCHUP, at least 3/4 of a period after the previous
+ *   one went).
  */
 int64_t trafgen_schedule_next(TrafgenSchedule *schedule, int64_t now_ns);
+
+/**
+ * trafgen_schedule_sent:
+ * @schedule: the grid
+ * @sent_ns: when the current slot's last frame had left (send returned)
+ *
+ * Tells CATCHUP when the slot really went: a stall after the wait delays
+ * the send past the deadline without the schedule seeing it.
+ */
+void trafgen_schedule_sent(TrafgenSchedule *schedule, int64_t sent_ns);
 
 /**
  * trafgen_schedule_advance:
@@ -79,7 +96,7 @@ int64_t trafgen_schedule_deadline(const TrafgenSchedule *schedule,
 
 /**
  * trafgen_late_policy_from_string:
- * @text: "keep", "skip" or "reanchor"
+ * @text: "keep", "skip", "reanchor" or "catchup"
  * @ret_policy: set on success
  *
  * Returns: TRUE when @text names a policy.

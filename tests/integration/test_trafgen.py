@@ -375,6 +375,53 @@ def test_whql_concurrent_flows(trafgen, veth, tmp_path):
     assert out == ["52:54:00:12:34:56", "198.51.100.7", "198.51.100.8"]
 
 
+def test_stall_dodging_and_catchup(trafgen, veth, tmp_path):
+    """The default pacing: grid moved away from stalls, never a burst."""
+    tx, a, rx, b = veth
+    link_up(tx, a)
+    link_up(rx, b)
+    count = 3000
+    cap = Capture(rx, b, tmp_path / "rx.pcap", count)
+    res = run(["ip", "netns", "exec", tx, str(trafgen), "--iface", a,
+               "--count", str(count), "--json", "-", "-q"])
+    assert res.returncode == 0, res.stderr
+    cap.wait()
+    report = json.loads(res.stdout)
+    dodge = report["stall_dodging"]
+    assert report["late_policy"] == "catchup"
+    assert report["guard_ns"] == 30000
+    assert dodge["enabled"]
+    # one probe of the whole window, then one per 53 ms over 0.3 s
+    assert dodge["probes"] >= 1 + 300 // 53
+    assert dodge["max_abs_offset_ns"] <= 45000
+    assert abs(dodge["offset_ns"]) <= dodge["max_abs_offset_ns"]
+    assert dodge["moves"] <= dodge["probes"]
+    stamps = [t for t, _ in read_pcap(tmp_path / "rx.pcap", with_time=True)]
+    assert len(stamps) == count
+    gaps = [b - a for a, b in zip(stamps, stamps[1:])]
+    # catchup: a late slot's followers come no closer than 3/4 of a period
+    # (dodging moves earlier by at most 40 %): no burst, whatever stalled
+    assert min(gaps) >= 50000, sorted(gaps)[:5]
+    # the offset is bounded: no drift (a stall at the very end aside)
+    assert abs((stamps[-1] - stamps[0]) / (count - 1) - 100000) < 3000
+
+    # --no-dodge keeps the grid; a period that does not divide the 4 ms
+    # window turns dodging off with a notice
+    res = run(["ip", "netns", "exec", tx, str(trafgen), "--iface", a,
+               "--count", "200", "--no-dodge", "--json", "-", "-q"])
+    assert res.returncode == 0, res.stderr
+    report = json.loads(res.stdout)
+    assert not report["stall_dodging"]["enabled"]
+    assert report["stall_dodging"]["probes"] == 0
+    res = run(["ip", "netns", "exec", tx, str(trafgen), "--iface", a,
+               "--count", "200", "--period-us", "150", "--json", "-", "-q"])
+    assert res.returncode == 0, res.stderr
+    report = json.loads(res.stdout)
+    assert not report["stall_dodging"]["enabled"]
+    assert "stall dodging off" in report["notice"]
+    assert "stall dodging off" in res.stderr
+
+
 def test_offline_pcap_schedule(trafgen, tmp_path):
     """--pcap: the timestamps are the grid, phase offset included."""
     require(have_tool("tshark"), "tshark is not installed")
@@ -480,6 +527,7 @@ def test_cli_errors_and_help(trafgen):
     help_text = run([str(trafgen), "--help"], check=True).stdout
     for word in ["--iface", "--pcap", "--stream", "--dgram", "--pattern",
                  "--period-us", "--phase-us", "--guard-us", "--late-policy",
+                 "catchup", "--no-dodge", "Stall dodging",
                  "--flows", "--payload", "--dst-mac", "--json", "--live",
                  "--unpaced", "--rsc-interval-us", "STEP  :=", "Exit status"]:
         assert word in help_text, word

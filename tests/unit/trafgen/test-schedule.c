@@ -11,6 +11,7 @@
 #include "trafgen/schedule.h"
 
 #define P 100000 /* 100 us */
+#define Q 75000  /* catchup: the shortest gap, 3/4 of P */
 
 static void test_grid_on_time(void **state)
 {
@@ -117,6 +118,81 @@ static void test_late_reanchor(void **state)
     assert_int_equal(s.reanchors, 1);
 }
 
+static void test_late_catchup(void **state)
+{
+    TrafgenSchedule s;
+
+    trafgen_schedule_init(&s, 0, P, 0, 10000, TRAFGEN_LATE_CATCHUP);
+    assert_int_equal(trafgen_schedule_next(&s, -5000), 0);
+    trafgen_schedule_advance(&s);
+    /* slot 1 reached 80 us late: it goes now, the grid is kept ... */
+    assert_int_equal(trafgen_schedule_next(&s, P + 80000), P);
+    assert_int_equal(s.late_slots, 1);
+    trafgen_schedule_advance(&s);
+    /* ... but slot 2 waits 3/4 of a period after it, not 20 us (a burst) */
+    assert_int_equal(trafgen_schedule_next(&s, P + 85000), P + 80000 + Q);
+    assert_int_equal(s.late_slots, 1);
+    trafgen_schedule_advance(&s);
+    /* slots 3 and 4 too, 25 us gained each time ... */
+    assert_int_equal(trafgen_schedule_next(&s, 256000), P + 80000 + 2 * Q);
+    trafgen_schedule_advance(&s);
+    assert_int_equal(trafgen_schedule_next(&s, 331000), P + 80000 + 3 * Q);
+    trafgen_schedule_advance(&s);
+    /* ... and slot 5 is back on the grid */
+    assert_int_equal(trafgen_schedule_next(&s, 406000), 5 * P);
+    assert_int_equal(s.late_slots, 1);
+    assert_int_equal(s.skipped_slots, 0);
+    assert_int_equal(s.reanchors, 0);
+}
+
+static void test_catchup_from_the_real_send(void **state)
+{
+    TrafgenSchedule s;
+
+    trafgen_schedule_init(&s, 0, P, 0, 10000, TRAFGEN_LATE_CATCHUP);
+    /* slot 0 reached on time, but a stall held its send until 70 us */
+    assert_int_equal(trafgen_schedule_next(&s, -20000), 0);
+    trafgen_schedule_sent(&s, 70000);
+    trafgen_schedule_advance(&s);
+    assert_int_equal(trafgen_schedule_next(&s, 71000), 70000 + Q);
+    trafgen_schedule_sent(&s, 146000);
+    trafgen_schedule_advance(&s);
+    assert_int_equal(trafgen_schedule_next(&s, 147000), 146000 + Q);
+    /* an earlier report changes nothing */
+    trafgen_schedule_sent(&s, 100);
+    trafgen_schedule_advance(&s);
+    assert_int_equal(trafgen_schedule_next(&s, 201000), 3 * P);
+}
+
+static void test_catchup_long_stall(void **state)
+{
+    TrafgenSchedule s;
+    int64_t previous;
+
+    trafgen_schedule_init(&s, 0, P, 0, 10000, TRAFGEN_LATE_CATCHUP);
+    trafgen_schedule_next(&s, 0);
+    trafgen_schedule_advance(&s);
+    /* 1 ms stall: slot 1 goes at 1.1 ms; the overdue ones follow 3/4 of a
+     * period apart until they are back on the grid, none dropped */
+    previous = trafgen_schedule_next(&s, 1100000);
+    assert_int_equal(previous, P);
+    previous = 1100000;
+    for (uint64_t k = 2; k < 60; k++) {
+        int64_t d;
+
+        trafgen_schedule_advance(&s);
+        d = trafgen_schedule_next(&s, previous + 1000);
+        assert_true(d >= previous + Q);
+        assert_true(d >= (int64_t)k * P);
+        if (d == (int64_t)k * P) {
+            assert_true(k >= 40); /* 1 ms behind, 25 us gained per slot */
+            break;
+        }
+        previous = d;
+    }
+    assert_int_equal(s.skipped_slots, 0);
+}
+
 static void test_policy_names(void **state)
 {
     TrafgenLatePolicy p = TRAFGEN_LATE_KEEP;
@@ -127,6 +203,10 @@ static void test_policy_names(void **state)
     assert_int_equal(p, TRAFGEN_LATE_REANCHOR);
     assert_true(trafgen_late_policy_from_string("keep", &p));
     assert_int_equal(p, TRAFGEN_LATE_KEEP);
+    assert_true(trafgen_late_policy_from_string("catchup", &p));
+    assert_int_equal(p, TRAFGEN_LATE_CATCHUP);
+    assert_string_equal(trafgen_late_policy_to_string(TRAFGEN_LATE_CATCHUP),
+                        "catchup");
     assert_false(trafgen_late_policy_from_string("drop", &p));
     assert_false(trafgen_late_policy_from_string(NULL, &p));
     assert_string_equal(trafgen_late_policy_to_string(TRAFGEN_LATE_SKIP),
@@ -143,6 +223,9 @@ int main(void)
         cmocka_unit_test(test_late_skip),
         cmocka_unit_test(test_late_skip_exact_deadline),
         cmocka_unit_test(test_late_reanchor),
+        cmocka_unit_test(test_late_catchup),
+        cmocka_unit_test(test_catchup_from_the_real_send),
+        cmocka_unit_test(test_catchup_long_stall),
         cmocka_unit_test(test_policy_names),
     };
 

@@ -222,7 +222,7 @@ int main(int argc, char **argv)
          "US"},
         {"late-policy", 0, 0, G_OPTION_ARG_STRING, &o.late_policy,
          "Late slot: catchup (send now, keep the grid, the next ones no "
-         "closer than 3/4 of a period: no burst; default), keep (send now, "
+         "closer than 52 % of a period: no burst; default), keep (send now, "
          "keep the grid: may burst), skip (move to the next grid slot), "
          "reanchor (restart the grid from now)",
          "POLICY"},

@@ -23,6 +23,8 @@ int64_t trafgen_schedule_deadline(const TrafgenSchedule *schedule,
     return schedule->origin_ns + (int64_t)slot * schedule->period_ns;
 }
 
+#define CATCHUP_GAP(s) ((s)->period_ns / 2 + (s)->period_ns / 50)
+
 /* Remembers when the slot goes: now, or at its deadline if that is later. */
 static int64_t due(TrafgenSchedule *schedule, int64_t deadline, int64_t now_ns)
 {
@@ -37,10 +39,10 @@ int64_t trafgen_schedule_next(TrafgenSchedule *schedule, int64_t now_ns)
     uint64_t first_ahead;
 
     if (schedule->policy == TRAFGEN_LATE_CATCHUP && schedule->started) {
-        /* a quarter of a period gained per slot: recovery gaps stay
-         * within 25 % of the period (p99.9) and never near a burst */
-        deadline =
-            MAX(deadline, schedule->previous_ns + schedule->period_ns * 3 / 4);
+        /* just over half a period: a frame up to ~half a period late is
+         * followed on the grid, as with KEEP; later ones never leave a
+         * burst, and the backlog is made up in as few gaps as that allows */
+        deadline = MAX(deadline, schedule->previous_ns + CATCHUP_GAP(schedule));
     }
     if (now_ns - deadline <= schedule->late_threshold_ns) {
         return due(schedule, deadline, now_ns);

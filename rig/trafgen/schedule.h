@@ -21,7 +21,7 @@ typedef enum {
     TRAFGEN_LATE_SKIP,
     /* send now and restart the grid from now (no bursts, phase lost) */
     TRAFGEN_LATE_REANCHOR,
-    /* send late and keep the grid, but never sooner than 3/4 of a period
+    /* send late and keep the grid, but never sooner than 52 % of a period
      * after the previous slot: back on the grid without a burst */
     TRAFGEN_LATE_CATCHUP,
 } TrafgenLatePolicy;
@@ -61,7 +61,7 @@ void trafgen_schedule_init(TrafgenSchedule *schedule, int64_t start_ns,
  * Call once per slot, then trafgen_schedule_advance() after sending.
  *
  * Returns: the deadline to wait for (may be in the past with KEEP and
- *   CATCHUP; with CATCHUP, at least 3/4 of a period after the previous
+ *   CATCHUP; with CATCHUP, at least 52 % of a period after the previous
  *   one went).
  */
 int64_t trafgen_schedule_next(TrafgenSchedule *schedule, int64_t now_ns);
@@ -69,10 +69,12 @@ int64_t trafgen_schedule_next(TrafgenSchedule *schedule, int64_t now_ns);
 /**
  * trafgen_schedule_sent:
  * @schedule: the grid
- * @sent_ns: when the current slot's last frame had left (send returned)
+ * @sent_ns: when the current slot's last send returned
  *
  * Tells CATCHUP when the slot really went: a stall after the wait delays
- * the send past the deadline without the schedule seeing it.
+ * the send past the deadline without the schedule seeing it.  The frame
+ * left at the latest then, so the next one, 52 % of a period later, can
+ * never be closer to it.
  */
 void trafgen_schedule_sent(TrafgenSchedule *schedule, int64_t sent_ns);
 

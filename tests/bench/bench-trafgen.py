@@ -88,6 +88,32 @@ with open(out, "wb") as f:
 """
 
 
+# How often the machine takes the CPU away from a thread that only reads
+# the clock: the floor under any pacer, measured in the same run.
+FLOOR = r"""
+import sys, time
+end = time.monotonic_ns() + int(float(sys.argv[1]) * 1e9)
+last, gaps = time.monotonic_ns(), []
+while last < end:
+    now = time.monotonic_ns()
+    if now - last > 5000:
+        gaps.append(now - last)
+    last = now
+print(len(gaps), sum(g > 50000 for g in gaps), sum(g > 300000 for g in gaps),
+      max(gaps, default=0))
+"""
+FLOOR_S = 2.0
+
+
+def machine_floor():
+    out = sh("/usr/bin/python3", "-c", FLOOR, str(FLOOR_S)).stdout.split()
+    over5, over50, over300, longest = (int(x) for x in out)
+    return {"stalls_over_5us_per_s": over5 / FLOOR_S,
+            "stalls_over_50us_per_s": over50 / FLOOR_S,
+            "stalls_over_300us_per_s": over300 / FLOOR_S,
+            "longest_stall_us": longest / 1e3}
+
+
 def sh(*cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, text=True,
                           **kw)
@@ -232,7 +258,7 @@ def main():
         sys.exit(f"bench-trafgen: {trafgen} is not built (meson compile)")
     ensure_tools()
     n = args.count
-    results = {}
+    results = {"machine_floor": machine_floor()}
     with Path2() as path, tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         ex = ["ip", "netns", "exec", path.tx]
@@ -298,6 +324,12 @@ def main():
                              "frames_per_s": sent / wall,
                              "exit": proc.returncode}
 
+    floor = results["machine_floor"]
+    print(f"\nMachine floor: a thread spinning on the clock for {FLOOR_S:.0f} s "
+          f"lost its CPU {floor['stalls_over_5us_per_s']:.0f} times/s for "
+          f"> 5 us, {floor['stalls_over_50us_per_s']:.0f}/s for > 50 us, "
+          f"{floor['stalls_over_300us_per_s']:.1f}/s for > 300 us "
+          f"(longest {floor['longest_stall_us']:.0f} us)")
     print(f"\nPaced: {n} segments of 1000 bytes, period 100 us, veth between"
           " two namespaces,\ngaps from receive-side kernel timestamps (ns)\n")
     cols = ["received", "rate_per_s", "gap_p50_us", "gap_err_p99_us",

@@ -11,7 +11,7 @@
 #include "trafgen/schedule.h"
 
 #define P 100000 /* 100 us */
-#define Q 75000  /* catchup: the shortest gap, 3/4 of P */
+#define Q 52000  /* catchup: the shortest gap, 52 % of P */
 
 static void test_grid_on_time(void **state)
 {
@@ -125,22 +125,24 @@ static void test_late_catchup(void **state)
     trafgen_schedule_init(&s, 0, P, 0, 10000, TRAFGEN_LATE_CATCHUP);
     assert_int_equal(trafgen_schedule_next(&s, -5000), 0);
     trafgen_schedule_advance(&s);
-    /* slot 1 reached 80 us late: it goes now, the grid is kept ... */
-    assert_int_equal(trafgen_schedule_next(&s, P + 80000), P);
+    /* slot 1 reached 40 us late: it goes now and slot 2 stays on the grid
+     * (a 60 us gap, as with keep) */
+    assert_int_equal(trafgen_schedule_next(&s, P + 40000), P);
+    trafgen_schedule_advance(&s);
+    assert_int_equal(trafgen_schedule_next(&s, P + 45000), 2 * P);
     assert_int_equal(s.late_slots, 1);
     trafgen_schedule_advance(&s);
-    /* ... but slot 2 waits 3/4 of a period after it, not 20 us (a burst) */
-    assert_int_equal(trafgen_schedule_next(&s, P + 85000), P + 80000 + Q);
-    assert_int_equal(s.late_slots, 1);
+    /* slot 3 reached 80 us late: it goes now, the grid is kept ... */
+    assert_int_equal(trafgen_schedule_next(&s, 3 * P + 80000), 3 * P);
+    assert_int_equal(s.late_slots, 2);
     trafgen_schedule_advance(&s);
-    /* slots 3 and 4 too, 25 us gained each time ... */
-    assert_int_equal(trafgen_schedule_next(&s, 256000), P + 80000 + 2 * Q);
+    /* ... but slot 4 waits 52 us after it, not 20 us (a burst) */
+    assert_int_equal(trafgen_schedule_next(&s, 3 * P + 85000),
+                     3 * P + 80000 + Q);
     trafgen_schedule_advance(&s);
-    assert_int_equal(trafgen_schedule_next(&s, 331000), P + 80000 + 3 * Q);
-    trafgen_schedule_advance(&s);
-    /* ... and slot 5 is back on the grid */
-    assert_int_equal(trafgen_schedule_next(&s, 406000), 5 * P);
-    assert_int_equal(s.late_slots, 1);
+    /* and slot 5 is back on the grid */
+    assert_int_equal(trafgen_schedule_next(&s, 4 * P + 33000), 5 * P);
+    assert_int_equal(s.late_slots, 2);
     assert_int_equal(s.skipped_slots, 0);
     assert_int_equal(s.reanchors, 0);
 }
@@ -155,9 +157,9 @@ static void test_catchup_from_the_real_send(void **state)
     trafgen_schedule_sent(&s, 70000);
     trafgen_schedule_advance(&s);
     assert_int_equal(trafgen_schedule_next(&s, 71000), 70000 + Q);
-    trafgen_schedule_sent(&s, 146000);
+    trafgen_schedule_sent(&s, 122000);
     trafgen_schedule_advance(&s);
-    assert_int_equal(trafgen_schedule_next(&s, 147000), 146000 + Q);
+    assert_int_equal(trafgen_schedule_next(&s, 123000), 2 * P);
     /* an earlier report changes nothing */
     trafgen_schedule_sent(&s, 100);
     trafgen_schedule_advance(&s);
@@ -168,28 +170,29 @@ static void test_catchup_long_stall(void **state)
 {
     TrafgenSchedule s;
     int64_t previous;
+    uint64_t k;
 
     trafgen_schedule_init(&s, 0, P, 0, 10000, TRAFGEN_LATE_CATCHUP);
     trafgen_schedule_next(&s, 0);
     trafgen_schedule_advance(&s);
-    /* 1 ms stall: slot 1 goes at 1.1 ms; the overdue ones follow 3/4 of a
-     * period apart until they are back on the grid, none dropped */
-    previous = trafgen_schedule_next(&s, 1100000);
-    assert_int_equal(previous, P);
+    /* 1 ms stall: slot 1 goes at 1.1 ms, 10 periods behind */
+    assert_int_equal(trafgen_schedule_next(&s, 1100000), P);
     previous = 1100000;
-    for (uint64_t k = 2; k < 60; k++) {
+    for (k = 2; k < 60; k++) {
         int64_t d;
 
         trafgen_schedule_advance(&s);
         d = trafgen_schedule_next(&s, previous + 1000);
-        assert_true(d >= previous + Q);
         assert_true(d >= (int64_t)k * P);
         if (d == (int64_t)k * P) {
-            assert_true(k >= 40); /* 1 ms behind, 25 us gained per slot */
             break;
         }
+        /* the overdue ones follow 52 us apart: never a burst */
+        assert_int_equal(d - previous, Q);
         previous = d;
     }
+    /* 1000 us made up 48 us at a time, none dropped */
+    assert_int_equal(k, 2 + 1000000 / (P - Q));
     assert_int_equal(s.skipped_slots, 0);
 }
 

@@ -12,7 +12,7 @@
 /* 30 ppm of drift over one probe interval, with room to spare */
 #define DRIFT_MARGIN_NS   2000
 #define CANDIDATE_STEP_NS 1000
-/* an offset this far from the nearest hit one is kept: 2-3 probes of drift */
+/* an offset this far from the nearest hit one is kept: 3 probes of drift */
 #define KEEP_CLEARANCE_NS 6000
 /* ... and left for 0 when 0 is this far from any */
 #define HOME_CLEARANCE_NS 12000

@@ -12,10 +12,11 @@ Two things keep the receiving side out of what is measured, for every tool
 alike.  On a veth the receiver's kernel runs inside the sender's send()
 call, so the frames go to a MAC address the receiving veth does not own:
 its kernel drops them before IP while the capture still sees them (with
-its own address, the IP input path made the sender's p99 3-10x worse).
+its own address, the IP input path made the sender's p99 up to 20x worse).
 And the capture is a TPACKET_V3 ring the kernel fills in the background;
-it is read only once the sender is done, so no receiving process wakes up
-during the run (a reader woken per frame competed for the 2 vCPUs).
+it is read only once the sender is done, so no receiving process needs a
+CPU during the run.  First, it measures the machine's floor: how often a
+thread that only reads the clock loses its CPU.
 
     tests/bench/bench-trafgen.py [--build-dir DIR] [--count N]
         [--unpaced-count N] [--json FILE]

@@ -51,7 +51,7 @@ void trafgen_dodger_begin_probe(TrafgenDodger *dodger)
 void trafgen_dodger_note_stall(TrafgenDodger *dodger, int64_t start_ns,
                                int64_t end_ns)
 {
-    dodger->stalls_seen++;
+    dodger->stats.stalls_seen++;
     if (end_ns - start_ns > dodger->max_stall_ns) {
         return; /* no offset avoids it: not a tick, a preemption */
     }
@@ -155,7 +155,7 @@ int64_t trafgen_dodger_end_probe(TrafgenDodger *dodger, int64_t origin_ns)
     guint now_i = (guint)(half + current / step);
     guint zero_i = half;
 
-    dodger->probes++;
+    dodger->stats.probes++;
     if (dodger->overflow) {
         return 0;
     }
@@ -189,13 +189,14 @@ int64_t trafgen_dodger_end_probe(TrafgenDodger *dodger, int64_t origin_ns)
         }
     }
     if (best_risk > 0) {
-        dodger->unavoidable++;
+        dodger->stats.unavoidable++;
     }
     if (best == current) {
         return 0;
     }
     dodger->offset_ns = best;
-    dodger->moves++;
-    dodger->max_abs_offset_ns = MAX(dodger->max_abs_offset_ns, ABS(best));
+    dodger->stats.moves++;
+    dodger->stats.max_abs_offset_ns =
+        MAX(dodger->stats.max_abs_offset_ns, ABS(best));
     return best - current;
 }

@@ -49,6 +49,15 @@ typedef struct {
     uint64_t probe; /* number of the probe that saw it */
 } TrafgenStall;
 
+/* What the dodger did, as the report shows it. */
+typedef struct {
+    uint64_t probes;
+    uint64_t moves;
+    uint64_t stalls_seen;
+    uint64_t unavoidable; /* probes where no offset was clear of all */
+    int64_t max_abs_offset_ns;
+} TrafgenDodgeStats;
+
 typedef struct {
     int64_t period_ns;
     /* a stall ending less than this before a deadline makes it late: the
@@ -67,11 +76,7 @@ typedef struct {
     uint64_t probe;    /* number of the current probe, from 1 */
     gboolean overflow; /* more stalls than fit: the probe changes nothing */
     /* for the report */
-    uint64_t probes;
-    uint64_t moves;
-    uint64_t stalls_seen;
-    uint64_t unavoidable; /* probes where no offset was clear of all */
-    int64_t max_abs_offset_ns;
+    TrafgenDodgeStats stats;
 } TrafgenDodger;
 
 /**

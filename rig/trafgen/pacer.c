@@ -88,8 +88,10 @@ gboolean trafgen_pacer_setup(const TrafgenPacerConfig *config,
     return TRUE;
 }
 
-void trafgen_pacer_wait(int64_t wake_ns, int64_t deadline_ns)
+int64_t trafgen_pacer_wait(int64_t wake_ns, int64_t deadline_ns)
 {
+    int64_t now;
+
     if (trafgen_now_ns() < wake_ns) {
         struct timespec ts = {
             .tv_sec = wake_ns / G_GINT64_CONSTANT(1000000000),
@@ -101,18 +103,13 @@ void trafgen_pacer_wait(int64_t wake_ns, int64_t deadline_ns)
             /* a signal (the interrupt handler) must not cut the wait short */
         }
     }
-    /* bounded by the guard: never a long spin under SCHED_FIFO */
-    while (trafgen_now_ns() < deadline_ns) {
-        /* spin */
-    }
+    do {
+        now = trafgen_now_ns();
+    } while (now < deadline_ns);
+    return now;
 }
 
-void trafgen_pacer_wait_until(const TrafgenPacer *pacer, int64_t deadline_ns)
-{
-    trafgen_pacer_wait(deadline_ns - pacer->guard_ns, deadline_ns);
-}
-
-void trafgen_pacer_spin_until(TrafgenDodger *dodger, int64_t deadline_ns)
+int64_t trafgen_pacer_spin_until(TrafgenDodger *dodger, int64_t deadline_ns)
 {
     int64_t last = trafgen_now_ns();
 
@@ -124,6 +121,7 @@ void trafgen_pacer_spin_until(TrafgenDodger *dodger, int64_t deadline_ns)
         }
         last = now;
     }
+    return last;
 }
 
 void trafgen_pacer_restore(TrafgenPacer *pacer)

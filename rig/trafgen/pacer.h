@@ -67,24 +67,18 @@ gboolean trafgen_pacer_setup(const TrafgenPacerConfig *config,
 void trafgen_pacer_add_notice(TrafgenPacer *pacer, const char *text);
 
 /**
- * trafgen_pacer_wait_until:
- * @pacer: set-up pacer
- * @deadline_ns: absolute CLOCK_MONOTONIC deadline
- *
- * Sleeps until @deadline_ns - guard, then spins; returns at once when the
- * deadline has passed.
- */
-void trafgen_pacer_wait_until(const TrafgenPacer *pacer, int64_t deadline_ns);
-
-/**
  * trafgen_pacer_wait:
- * @wake_ns: when to stop sleeping
+ * @wake_ns: when to stop sleeping: the deadline minus the pacer's guard,
+ *   or earlier
  * @deadline_ns: absolute CLOCK_MONOTONIC deadline
  *
- * Sleeps until @wake_ns, then spins to @deadline_ns (the guard chosen by
- * the caller).
+ * Sleeps until @wake_ns, then spins to @deadline_ns; returns at once when
+ * the deadline has passed.  The spin is bounded by the guard: never a long
+ * spin under SCHED_FIFO.
+ *
+ * Returns: the clock reading that ended the wait (>= @deadline_ns).
  */
-void trafgen_pacer_wait(int64_t wake_ns, int64_t deadline_ns);
+int64_t trafgen_pacer_wait(int64_t wake_ns, int64_t deadline_ns);
 
 /**
  * trafgen_pacer_spin_until:
@@ -94,8 +88,10 @@ void trafgen_pacer_wait(int64_t wake_ns, int64_t deadline_ns);
  * Spins to @deadline_ns without sleeping (a probe of the dodger: the gaps
  * between consecutive clock reads are the times the vCPU was away).
  * Under SCHED_FIFO only for a few ms at a time: RT throttling.
+ *
+ * Returns: the clock reading that ended the spin (>= @deadline_ns).
  */
-void trafgen_pacer_spin_until(TrafgenDodger *dodger, int64_t deadline_ns);
+int64_t trafgen_pacer_spin_until(TrafgenDodger *dodger, int64_t deadline_ns);
 
 /**
  * trafgen_pacer_restore:

@@ -172,15 +172,16 @@ void trafgen_report_print(const TrafgenReport *report, FILE *out)
                 report->reanchors);
     }
     if (report->dodge.enabled) {
-        fprintf(
-            out,
-            "  stall dodging: %" G_GUINT64_FORMAT
-            " probes saw %" G_GUINT64_FORMAT " stalls; %" G_GUINT64_FORMAT
-            " moves, offset at most %.1f us, %.1f us at the end; "
-            "%" G_GUINT64_FORMAT " probes found no clear offset\n",
-            report->dodge.probes, report->dodge.stalls_seen,
-            report->dodge.moves, (double)report->dodge.max_abs_offset_ns / 1e3,
-            (double)report->dodge.offset_ns / 1e3, report->dodge.unavoidable);
+        fprintf(out,
+                "  stall dodging: %" G_GUINT64_FORMAT
+                " probes saw %" G_GUINT64_FORMAT " stalls; %" G_GUINT64_FORMAT
+                " moves, offset at most %.1f us, %.1f us at the end; "
+                "%" G_GUINT64_FORMAT " probes found no clear offset\n",
+                report->dodge.stats.probes, report->dodge.stats.stalls_seen,
+                report->dodge.stats.moves,
+                (double)report->dodge.stats.max_abs_offset_ns / 1e3,
+                (double)report->dodge.offset_ns / 1e3,
+                report->dodge.stats.unavoidable);
     }
     fprintf(out, "  scheduling %s, guard %.1f us%s%s\n", report->policy,
             (double)report->guard_ns / 1e3,
@@ -263,12 +264,12 @@ gboolean trafgen_report_write_json(const TrafgenReport *report,
     json_builder_begin_object(b);
     json_builder_set_member_name(b, "enabled");
     json_builder_add_boolean_value(b, report->dodge.enabled);
-    add_int(b, "probes", (gint64)report->dodge.probes);
-    add_int(b, "stalls_seen", (gint64)report->dodge.stalls_seen);
-    add_int(b, "moves", (gint64)report->dodge.moves);
-    add_int(b, "max_abs_offset_ns", report->dodge.max_abs_offset_ns);
+    add_int(b, "probes", (gint64)report->dodge.stats.probes);
+    add_int(b, "stalls_seen", (gint64)report->dodge.stats.stalls_seen);
+    add_int(b, "moves", (gint64)report->dodge.stats.moves);
+    add_int(b, "max_abs_offset_ns", report->dodge.stats.max_abs_offset_ns);
     add_int(b, "offset_ns", report->dodge.offset_ns);
-    add_int(b, "unavoidable", (gint64)report->dodge.unavoidable);
+    add_int(b, "unavoidable", (gint64)report->dodge.stats.unavoidable);
     json_builder_end_object(b);
     add_percentiles(b, "lateness", &report->lateness);
     add_percentiles(b, "gap", &report->gap);

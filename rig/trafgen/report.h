@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdint.h>
 
+#include "trafgen/dodge.h"
+
 typedef struct {
     guint flow;
     int64_t deadline_ns;
@@ -59,11 +61,7 @@ typedef struct {
     gboolean offline;
     struct {
         gboolean enabled;
-        uint64_t probes;
-        uint64_t moves;
-        uint64_t stalls_seen;
-        uint64_t unavoidable; /* probes after which no offset was clear */
-        int64_t max_abs_offset_ns;
+        TrafgenDodgeStats stats;
         int64_t offset_ns; /* at the end */
     } dodge;               /* stall dodging (dodge.h) */
     /* computed by trafgen_report_compute() */

@@ -360,18 +360,6 @@ static void dodging_note_send(Dodging *dodging, int64_t start_ns,
     }
 }
 
-static void dodging_report(const Dodging *dodging, TrafgenReport *report)
-{
-    const TrafgenDodger *d = &dodging->dodger;
-
-    report->dodge.probes = d->probes;
-    report->dodge.moves = d->moves;
-    report->dodge.stalls_seen = d->stalls_seen;
-    report->dodge.unavoidable = d->unavoidable;
-    report->dodge.max_abs_offset_ns = d->max_abs_offset_ns;
-    report->dodge.offset_ns = d->offset_ns;
-}
-
 /* The grid: every slot sends the next frame of every flow. */
 static gboolean run_paced(const TrafgenRunConfig *config,
                           TrafgenTransport *transport,
@@ -443,17 +431,19 @@ static gboolean run_paced(const TrafgenRunConfig *config,
             deadline - report->start_ns > config->duration_ns) {
             return TRUE;
         }
-        if (dodging && dodging->probing) {
-            trafgen_pacer_spin_until(&dodging->dodger, deadline);
-        } else if (dodging) {
-            trafgen_pacer_wait(
-                trafgen_dodger_wake_time(&dodging->dodger,
-                                         deadline - pacer->guard_ns, deadline),
-                deadline);
-        } else if (!offline) {
-            trafgen_pacer_wait_until(pacer, deadline);
+        if (offline) {
+            send_start = deadline;
+        } else if (dodging && dodging->probing) {
+            send_start = trafgen_pacer_spin_until(&dodging->dodger, deadline);
+        } else {
+            int64_t wake = deadline - pacer->guard_ns;
+
+            if (dodging) {
+                wake =
+                    trafgen_dodger_wake_time(&dodging->dodger, wake, deadline);
+            }
+            send_start = trafgen_pacer_wait(wake, deadline);
         }
-        send_start = offline ? deadline : trafgen_now_ns();
         for (guint f = 0; f < config->flows; f++) {
             FlowSlot *fs = &slots[f];
             Sent one;
@@ -579,7 +569,8 @@ gboolean trafgen_run(const TrafgenRunConfig *config,
         ok =
             run_paced(config, transport, &pacer, dodging, slots, report, error);
         if (dodging) {
-            dodging_report(dodging, report);
+            report->dodge.stats = dodging->dodger.stats;
+            report->dodge.offset_ns = dodging->dodger.offset_ns;
         }
     }
     report->end_ns = trafgen_now_ns();

@@ -74,7 +74,7 @@ static void test_moves_out_of_a_tick_and_back(void **state)
     delta = trafgen_dodger_end_probe(&d, 0);
     assert_int_not_equal(delta, 0);
     assert_int_equal(d.offset_ns, delta);
-    assert_int_equal(d.moves, 1);
+    assert_int_equal(d.stats.moves, 1);
     assert_int_equal(trafgen_dodger_risk(&d, 0, d.offset_ns), 0);
     /* with room to drift on both sides */
     assert_int_equal(trafgen_dodger_risk(&d, 0, d.offset_ns - 6 * US), 0);
@@ -84,7 +84,7 @@ static void test_moves_out_of_a_tick_and_back(void **state)
     /* still clear: no move (each move is a gap error) */
     probe_ticks(&d, 0, 2 * US, 25 * US);
     assert_int_equal(trafgen_dodger_end_probe(&d, 0), 0);
-    assert_int_equal(d.moves, 1);
+    assert_int_equal(d.stats.moves, 1);
 
     /* the stalls went away: back to the exact grid once the old probes
      * are forgotten */
@@ -93,9 +93,9 @@ static void test_moves_out_of_a_tick_and_back(void **state)
         trafgen_dodger_end_probe(&d, 0);
     }
     assert_int_equal(d.offset_ns, 0);
-    assert_int_equal(d.moves, 2);
-    assert_int_equal(d.unavoidable, 0);
-    assert_int_equal(d.probes, 2 + TRAFGEN_DODGE_PROBES_KEPT);
+    assert_int_equal(d.stats.moves, 2);
+    assert_int_equal(d.stats.unavoidable, 0);
+    assert_int_equal(d.stats.probes, 2 + TRAFGEN_DODGE_PROBES_KEPT);
 }
 
 static void test_follows_a_drifting_tick(void **state)
@@ -114,9 +114,9 @@ static void test_follows_a_drifting_tick(void **state)
         assert_int_equal(trafgen_dodger_risk(&d, 0, d.offset_ns), 0);
         assert_true(ABS(d.offset_ns) <= d.max_offset_ns);
     }
-    assert_int_equal(d.unavoidable, 0);
+    assert_int_equal(d.stats.unavoidable, 0);
     /* moves are rare: a few per sweep, not one per probe */
-    assert_true(d.moves < 250 / 10);
+    assert_true(d.stats.moves < 250 / 10);
 }
 
 static void test_earlier_moves_are_bounded(void **state)
@@ -149,7 +149,7 @@ static void test_unavoidable_takes_the_least_lateness(void **state)
     }
     trafgen_dodger_note_stall(&d, 50 * US, 110 * US);
     trafgen_dodger_end_probe(&d, 0);
-    assert_int_equal(d.unavoidable, 1);
+    assert_int_equal(d.stats.unavoidable, 1);
     assert_true(trafgen_dodger_risk(&d, 0, d.offset_ns) <
                 trafgen_dodger_risk(&d, 0, 10 * US));
     assert_true(trafgen_dodger_risk(&d, 0, d.offset_ns) <= 15 * US);
@@ -162,10 +162,10 @@ static void test_long_stalls_are_not_dodged(void **state)
     trafgen_dodger_init(&d, P);
     trafgen_dodger_begin_probe(&d);
     trafgen_dodger_note_stall(&d, 0, 300 * US);
-    assert_int_equal(d.stalls_seen, 1);
+    assert_int_equal(d.stats.stalls_seen, 1);
     assert_int_equal(d.n_stalls, 0);
     assert_int_equal(trafgen_dodger_end_probe(&d, 0), 0);
-    assert_int_equal(d.unavoidable, 0);
+    assert_int_equal(d.stats.unavoidable, 0);
 }
 
 static void test_overflow_changes_nothing(void **state)

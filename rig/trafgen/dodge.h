@@ -3,8 +3,8 @@
  * periodic stalls
  *
  * On a VM the vCPU is taken away at regular instants.  On the CI machines
- * (nested KVM) a spinning thread loses 15-35 us every 1 ms to the
- * hypervisor, at a phase that drifts ~30 us per second against the guest's
+ * (nested KVM) a spinning thread loses 10-35 us every 1 ms to the
+ * hypervisor, at a phase that drifts ~25 us per second against the guest's
  * CLOCK_MONOTONIC, and again to the guest's own 250 Hz tick.  A deadline
  * that falls in a stall is missed by up to the stall's length, whatever
  * the pacer does; with one stall per 10 slots that is 2-3 % of the slots.

@@ -310,7 +310,7 @@ int main(int argc, char **argv)
         "slack 1 ns,\n  sleep to deadline-guard then spin; every send is "
         "timestamped when it returns.\n"
         "Stall dodging: a VM loses its CPU at regular instants (here 10-35 "
-        "us every 1 ms, the\n  hypervisor's tick, and 30-65 us every 4 ms, "
+        "us every 1 ms, the\n  hypervisor's tick, and 10-90 us every 4 ms, "
         "the guest's).  Every 53 ms the pacer\n  spins through 1 ms "
         "instead of sleeping (the next quarter of a 4 ms window), logs\n  "
         "every stall, and moves the grid (at most 45 % of the period, back "

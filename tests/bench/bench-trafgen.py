@@ -20,6 +20,12 @@ thread that only reads the clock loses its CPU.
 
     tests/bench/bench-trafgen.py [--build-dir DIR] [--count N]
         [--unpaced-count N] [--json FILE]
+    tests/bench/bench-trafgen.py --ab ROUNDS [--count N] ...
+
+--ab runs only rsc-trafgen, as it is and with --no-dodge, --late-policy
+keep and --cpu (the last CPU), interleaved in a random order ROUNDS times
+on one path, and prints the medians: a comparison that the machine's
+quiet and noisy phases affect alike.
 
 Needs root.  Installs hping3, tcpreplay and netsniff-ng with apt-get when
 they are missing.
@@ -28,7 +34,9 @@ they are missing.
 import argparse
 import json
 import os
+import random
 import shutil
+import statistics
 import struct
 import subprocess
 import sys
@@ -36,6 +44,9 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import machine_stalls  # noqa: E402  (beside this script)
 
 PERIOD_NS = 100_000
 RSC_INTERVAL_NS = 300_000
@@ -87,32 +98,6 @@ for blk in range(NBLOCKS):
 with open(out, "wb") as f:
     f.write(struct.pack(f"{len(stamps)}q", *sorted(stamps)))
 """
-
-
-# How often the machine takes the CPU away from a thread that only reads
-# the clock: the floor under any pacer, measured in the same run.
-FLOOR = r"""
-import sys, time
-end = time.monotonic_ns() + int(float(sys.argv[1]) * 1e9)
-last, gaps = time.monotonic_ns(), []
-while last < end:
-    now = time.monotonic_ns()
-    if now - last > 5000:
-        gaps.append(now - last)
-    last = now
-print(len(gaps), sum(g > 50000 for g in gaps), sum(g > 300000 for g in gaps),
-      max(gaps, default=0))
-"""
-FLOOR_S = 2.0
-
-
-def machine_floor():
-    out = sh("/usr/bin/python3", "-c", FLOOR, str(FLOOR_S)).stdout.split()
-    over5, over50, over300, longest = (int(x) for x in out)
-    return {"stalls_over_5us_per_s": over5 / FLOOR_S,
-            "stalls_over_50us_per_s": over50 / FLOOR_S,
-            "stalls_over_300us_per_s": over300 / FLOOR_S,
-            "longest_stall_us": longest / 1e3}
 
 
 def sh(*cmd, **kw):
@@ -244,6 +229,41 @@ def frame_hex(trafgen, path, tmp):
     return data[24 + 16:24 + 16 + caplen]
 
 
+AB_VARIANTS = {
+    "rsc-trafgen": [],
+    "--no-dodge": ["--no-dodge"],
+    "--late-policy keep": ["--late-policy", "keep"],
+    "--cpu (last)": ["--cpu", str(os.cpu_count() - 1)],
+}
+
+
+def ab(trafgen, count, rounds):
+    runs = {name: [] for name in AB_VARIANTS}
+    with Path2() as path:
+        for r in range(rounds):
+            order = list(AB_VARIANTS)
+            random.shuffle(order)
+            print(f"bench-trafgen: round {r + 1} of {rounds}: "
+                  f"{', '.join(order)}", file=sys.stderr, flush=True)
+            for name in order:
+                cmd = ["ip", "netns", "exec", path.tx, str(trafgen),
+                       "--iface", path.a, "--count", str(count), "--dst-mac",
+                       DST_MAC, "-q"] + AB_VARIANTS[name]
+                runs[name].append(measure(path, count, cmd)[0])
+    print(f"\n{rounds} interleaved rounds of {count} segments at 100 us; "
+          "medians (and p99 per round)\n")
+    print(f"{'variant':22}{'p99 us':>9}{'p99.9 us':>10}{'>300 us':>9}"
+          f"{'<50 us':>8}{'CPU %':>7}  p99 per round")
+    for name, rs in runs.items():
+        def med(key):
+            return statistics.median(x[key] for x in rs)
+        print(f"{name:22}{med('gap_err_p99_us'):>9.1f}"
+              f"{med('gap_err_p999_us'):>10.1f}{med('gaps_over_300us'):>9.1f}"
+              f"{med('bursts_below_50us'):>8.1f}{med('cpu_percent'):>7.1f}  "
+              + " ".join(f"{x['gap_err_p99_us']:.1f}" for x in rs))
+    return runs
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build-dir", default=os.environ.get(
@@ -251,15 +271,22 @@ def main():
     ap.add_argument("--count", type=int, default=100000)
     ap.add_argument("--unpaced-count", type=int, default=500000)
     ap.add_argument("--json", help="also write the figures here")
+    ap.add_argument("--ab", type=int, metavar="ROUNDS",
+                    help="only rsc-trafgen variants, interleaved (above)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench-trafgen: needs root (namespaces, raw sockets)")
     trafgen = Path(args.build_dir) / "rig/trafgen/rsc-trafgen"
     if not trafgen.is_file():
         sys.exit(f"bench-trafgen: {trafgen} is not built (meson compile)")
+    if args.ab:
+        runs = ab(trafgen, args.count, args.ab)
+        if args.json:
+            Path(args.json).write_text(json.dumps(runs, indent=2))
+        return
     ensure_tools()
     n = args.count
-    results = {"machine_floor": machine_floor()}
+    results = {"machine_floor": machine_stalls.measure()}
     with Path2() as path, tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         ex = ["ip", "netns", "exec", path.tx]
@@ -325,12 +352,7 @@ def main():
                              "frames_per_s": sent / wall,
                              "exit": proc.returncode}
 
-    floor = results["machine_floor"]
-    print(f"\nMachine floor: a thread spinning on the clock for {FLOOR_S:.0f} s "
-          f"lost its CPU {floor['stalls_over_5us_per_s']:.0f} times/s for "
-          f"> 5 us, {floor['stalls_over_50us_per_s']:.0f}/s for > 50 us, "
-          f"{floor['stalls_over_300us_per_s']:.1f}/s for > 300 us "
-          f"(longest {floor['longest_stall_us']:.0f} us)")
+    print("\nMachine floor: " + machine_stalls.describe(results["machine_floor"]))
     print(f"\nPaced: {n} segments of 1000 bytes, period 100 us, veth between"
           " two namespaces,\ngaps from receive-side kernel timestamps (ns)\n")
     cols = ["received", "rate_per_s", "gap_p50_us", "gap_err_p99_us",

@@ -12,7 +12,8 @@ Two things keep the receiving side out of what is measured, for every tool
 alike.  On a veth the receiver's kernel runs inside the sender's send()
 call, so the frames go to a MAC address the receiving veth does not own:
 its kernel drops them before IP while the capture still sees them (with
-its own address, the IP input path made the sender's p99 up to 20x worse).
+its own address, the whole IP input path would run, and vary, inside every
+send, unlike the tap of a VM).
 And the capture is a TPACKET_V3 ring the kernel fills in the background;
 it is read only once the sender is done, so no receiving process needs a
 CPU during the run.  First, it measures the machine's floor: how often a

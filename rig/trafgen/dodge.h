@@ -12,8 +12,9 @@
  * Every 53 ms the pacer spins through 1 ms instead of sleeping and logs
  * every stall it sees; successive probes move by 1 ms within the 4 ms
  * recurrence window (a multiple of both ticks' periods), so the last four
- * cover all of it.  (One 4 ms spin at a time left deferred kernel work
- * that delayed the next wake-up by 30-70 us.)  The dodger then moves the
+ * cover all of it.  (One 4 ms spin at a time, in a trace of this design's
+ * first version, left deferred kernel work that made the first slot after
+ * each probe late.)  The dodger then moves the
  * whole grid by an offset that keeps every deadline clear of the stalls
  * of the last four probes, on the assumption that they recur every 4 ms.
  * The offset stays within +-45 % of the period and goes back to 0 as soon

@@ -405,7 +405,7 @@ void profile_free(Profile *profile)
 static gboolean loader_read_profile_group(const Loader *l, Profile *p,
                                           GError **error)
 {
-    static const char *const clocks[] = {"realtime", "qtest", NULL};
+    static const char *const clocks[] = {"realtime", "qtest", "free", NULL};
     const char *g = "profile";
     g_autofree char *version = NULL;
     guint clock;
@@ -439,7 +439,7 @@ static gboolean loader_read_profile_group(const Loader *l, Profile *p,
         !loader_get_string(l, g, "description", FALSE, &p->description,
                            error) ||
         !loader_get_string(l, g, "qemu", FALSE, &p->qemu, error) ||
-        !loader_get_choice(l, g, "clock", clocks, PROFILE_CLOCK_REALTIME, FALSE,
+        !loader_get_choice(l, g, "clock", clocks, PROFILE_CLOCK_FREE, FALSE,
                            &clock, error) ||
         !loader_get_bool(l, g, "spec_must_pass", FALSE, &p->spec_must_pass,
                          error) ||
@@ -731,7 +731,15 @@ gboolean profile_scenario_is_known_failure(const ProfileScenario *scenario,
 
 const char *profile_clock_name(ProfileClock clock)
 {
-    return clock == PROFILE_CLOCK_QTEST ? "qtest" : "realtime";
+    switch (clock) {
+    case PROFILE_CLOCK_QTEST:
+        return "qtest";
+    case PROFILE_CLOCK_FREE:
+        return "free";
+    case PROFILE_CLOCK_REALTIME:
+        break;
+    }
+    return "realtime";
 }
 
 const char *profile_family_name(ProfileFamily family)

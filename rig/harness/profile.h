@@ -24,8 +24,13 @@ typedef enum {
 } ProfileErrorCode;
 
 typedef enum {
-    PROFILE_CLOCK_REALTIME, /* the guest follows the host clock */
-    PROFILE_CLOCK_QTEST,    /* deterministic: the guest steps virtual time */
+    /* -accel qtest; a host thread steps QEMU's virtual clock every 20 us to
+     * follow the host clock */
+    PROFILE_CLOCK_REALTIME,
+    PROFILE_CLOCK_QTEST, /* deterministic: the guest steps virtual time */
+    /* firmware halted, QEMU's clocks run by themselves, nothing steps them
+     * (what a running Windows VM experiences) */
+    PROFILE_CLOCK_FREE,
 } ProfileClock;
 
 typedef enum {
@@ -163,7 +168,7 @@ gboolean profile_scenario_is_known_failure(const ProfileScenario *scenario,
  * profile_clock_name:
  * @clock: a clock mode
  *
- * Returns: (transfer none): "realtime" or "qtest"
+ * Returns: (transfer none): "realtime", "qtest" or "free"
  */
 const char *profile_clock_name(ProfileClock clock);
 

@@ -129,14 +129,15 @@ static gboolean start_vm(RunEnv *env, const char *qemu, GError **error)
     config->qemu = g_strdup(qemu);
     config->qtest = TRUE;
     g_free(config->accel);
-    if (p->clock == PROFILE_CLOCK_QTEST) {
-        /* No vCPU; the guest steps the virtual clock. */
+    if (p->clock != PROFILE_CLOCK_FREE) {
+        /* No vCPU; the guest (or its clock thread) steps the virtual
+         * clock. */
         config->accel = g_strdup("qtest");
     } else {
         /*
-         * Real time: QEMU's own clocks drive the drain timer, as with a
+         * Free: QEMU's own clocks drive the drain timer, as with a
          * Windows guest; the vCPU halts at reset so no firmware touches
-         * the device.  (A qtest clock thread following the host clock
+         * the device.  (The realtime clock thread following the host clock
          * lags by milliseconds on a loaded machine.)
          */
         config->accel = g_strdup("tcg");
@@ -190,6 +191,19 @@ static gboolean grow_tap_queue(RunEnv *env, GError **error)
     return TRUE;
 }
 
+static RigGuestClockMode guest_clock(ProfileClock clock)
+{
+    switch (clock) {
+    case PROFILE_CLOCK_QTEST:
+        return RIG_GUEST_CLOCK_DETERMINISTIC;
+    case PROFILE_CLOCK_REALTIME:
+        return RIG_GUEST_CLOCK_REALTIME;
+    case PROFILE_CLOCK_FREE:
+        break;
+    }
+    return RIG_GUEST_CLOCK_FREE;
+}
+
 static gboolean start_guest(RunEnv *env, GError **error)
 {
     const Profile *p = env->profile;
@@ -198,8 +212,7 @@ static gboolean start_guest(RunEnv *env, GError **error)
 
     rig_guest_net_config_init(&cfg);
     cfg.profile = p->guest_features;
-    cfg.clock = p->clock == PROFILE_CLOCK_QTEST ? RIG_GUEST_CLOCK_DETERMINISTIC
-                                                : RIG_GUEST_CLOCK_FREE;
+    cfg.clock = guest_clock(p->clock);
     cfg.rx_queue_size = p->queue_size;
     cfg.rx_buffers = p->rx_buffers;
     cfg.keep_data = TRUE;

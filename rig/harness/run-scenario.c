@@ -523,7 +523,7 @@ static gboolean run_realtime(ScenarioRun *r, TrafgenPattern *pattern,
 static void collect_guest(ScenarioRun *r)
 {
     GPtrArray *frames = rig_guest_net_get_frames(r->env->guest);
-    gboolean realtime = r->env->profile->clock == PROFILE_CLOCK_REALTIME;
+    gboolean realtime = r->env->profile->clock != PROFILE_CLOCK_QTEST;
 
     for (guint i = r->guest_from; i < frames->len; i++) {
         const RigGuestFrame *f = g_ptr_array_index(frames, i);
@@ -619,7 +619,7 @@ static gboolean write_pcaps(ScenarioRun *r, gint64 wall0_ns, GError **error)
     g_autoptr(GArray) recv_t = g_array_new(FALSE, FALSE, sizeof(gint64));
     g_autofree char *sent_path = NULL;
     g_autofree char *recv_path = NULL;
-    gboolean realtime = r->env->profile->clock == PROFILE_CLOCK_REALTIME;
+    gboolean realtime = r->env->profile->clock != PROFILE_CLOCK_QTEST;
     gint64 t0;
 
     if (!dir) {

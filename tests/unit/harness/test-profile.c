@@ -35,7 +35,7 @@ static void test_minimal_defaults(void **state)
     assert_null(error);
     assert_string_equal(p->name, "t");
     assert_null(p->qemu);
-    assert_int_equal(p->clock, PROFILE_CLOCK_REALTIME);
+    assert_int_equal(p->clock, PROFILE_CLOCK_FREE);
     assert_int_equal(p->rsc_interval_us, 300);
     assert_int_equal(p->families, PROFILE_FAMILY_IPV4 | PROFILE_FAMILY_IPV6);
     assert_int_equal(p->queue_size, 256);
@@ -116,7 +116,7 @@ static const BadCase bad_cases[] = {
      "bad.ini: [profile] nmae: unknown key; expected one of: version"},
     {"[profile]\nversion = 1\nname = t\nclock = fast\n[device]\n" SCENARIO,
      PROFILE_ERROR_INVALID,
-     "[profile] clock: expected one of: realtime, qtest, got \"fast\""},
+     "[profile] clock: expected one of: realtime, qtest, free, got \"fast\""},
     {"[profile]\nversion = 1\nname = t\nqemu = "
      "qemu-system\n[device]\n" SCENARIO,
      PROFILE_ERROR_INVALID, "[profile] qemu: expected \"patched\" or an"},
@@ -315,7 +315,7 @@ static void test_shipped_whql(void **state)
 
     assert_non_null(p);
     assert_int_equal(p->rsc_interval_us, 300);
-    assert_int_equal(p->clock, PROFILE_CLOCK_REALTIME);
+    assert_int_equal(p->clock, PROFILE_CLOCK_FREE);
     s = g_ptr_array_index(p->scenarios, 0);
     assert_string_equal(s->pattern, "whql");
     assert_int_equal(s->period_us, 100);

@@ -5,6 +5,8 @@
  */
 #include "harness/report.h"
 
+#include "output/output-file.h"
+
 static void append_escaped_attr(GString *out, const char *name,
                                 const char *value)
 {
@@ -150,5 +152,5 @@ gboolean report_write_junit(const Report *report, const char *path,
 {
     g_autofree char *xml = report_to_junit(report);
 
-    return g_file_set_contents(path, xml, -1, error);
+    return rig_output_write(path, xml, strlen(xml), error);
 }

@@ -5,6 +5,7 @@
  */
 #include "harness/report.h"
 
+#include "output/output-file.h"
 #include "qemu/rsc-stats.h"
 
 static void add_string(JsonBuilder *b, const char *key, const char *value)
@@ -243,5 +244,5 @@ gboolean report_write_json(const Report *report, const char *path,
     json_generator_set_root(gen, root);
     json_generator_set_pretty(gen, TRUE);
     text = json_generator_to_data(gen, &len);
-    return g_file_set_contents(path, text, (gssize)len, error);
+    return rig_output_write(path, text, len, error);
 }

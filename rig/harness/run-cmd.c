@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 
 #include "harness/run.h"
+#include "output/output-file.h"
 
 static volatile sig_atomic_t run_stop;
 
@@ -24,6 +25,11 @@ typedef struct {
     char *pcap;
     char *qemu;
     char **profiles;
+    FILE *out;            /* progress and table: stderr when "-" is an output */
+    gboolean json_stream; /* a device, FIFO or "-": written once, at the end */
+    gboolean json_warned; /* a failed rewrite was reported */
+    gboolean json_ok;     /* the final write succeeded */
+    gboolean junit_ok;
 } RunArgs;
 
 static void run_args_clear(RunArgs *a)
@@ -48,8 +54,15 @@ static const char run_description[] =
     "  2  the rig could not run: bad profile, QEMU missing, not root, QEMU\n"
     "     died mid-run, interrupted (SIGINT/SIGTERM)\n"
     "\n"
+    "     or a requested output (--json, --junit, --pcap) can not be\n"
+    "     written: checked before the first scenario, and a later write\n"
+    "     failure names the file and the reason\n"
+    "\n"
     "The --json file is rewritten after every scenario, so a run that\n"
     "stops early still leaves its partial results (\"complete\": false).\n"
+    "Outputs are replaced atomically when they are regular files; a\n"
+    "symlink is followed, a device or FIFO written through (once, at the\n"
+    "end), and - is standard output (the table then goes to stderr).\n"
     "Schemas of profiles and results: hck-profiles/README.md.";
 
 /* Loads every profile; the first error is returned with file/group/key. */
@@ -79,32 +92,97 @@ static guint count_scenarios(GPtrArray *profiles)
     return n;
 }
 
-static void write_outputs(const Report *report, const RunArgs *args,
-                          gboolean final)
+/*
+ * Before any work: every requested output must be writable, or the run
+ * would end without the results it was asked for.
+ */
+static gboolean check_outputs(const RunArgs *args, GError **error)
+{
+    if (args->json && args->junit && g_str_equal(args->json, args->junit)) {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "--json and --junit name the same file %s", args->json);
+        return FALSE;
+    }
+    if (args->json && !rig_output_check(args->json, error)) {
+        g_prefix_error(error, "--json ");
+        return FALSE;
+    }
+    if (args->junit && !rig_output_check(args->junit, error)) {
+        g_prefix_error(error, "--junit ");
+        return FALSE;
+    }
+    if (args->pcap) {
+        if (g_mkdir_with_parents(args->pcap, 0755) < 0) {
+            g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+                        "--pcap %s: can not create the directory: %s",
+                        args->pcap, g_strerror(errno));
+            return FALSE;
+        }
+        if (!rig_output_check_dir(args->pcap, error)) {
+            g_prefix_error(error, "--pcap ");
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+/*
+ * The JSON after every scenario (a partial report survives a crash), the
+ * JUnit at the end.  A failed final write is an error of the run: the
+ * JUnit's goes into the JSON written after it.
+ */
+static void write_outputs(Report *report, RunArgs *args, gboolean final)
 {
     g_autoptr(GError) error = NULL;
 
-    if (args->json && !report_write_json(report, args->json, &error)) {
-        g_printerr("rig run: writing %s: %s\n", args->json, error->message);
-        g_clear_error(&error);
+    if (final && args->junit) {
+        args->junit_ok = report_write_junit(report, args->junit, &error);
+        if (!args->junit_ok) {
+            g_printerr("rig run: --junit %s\n", error->message);
+            report_set_error(report, "results not written: %s", error->message);
+            g_clear_error(&error);
+        }
     }
-    if (final && args->junit &&
-        !report_write_junit(report, args->junit, &error)) {
-        g_printerr("rig run: writing %s: %s\n", args->junit, error->message);
+    if (!args->json || (!final && args->json_stream)) {
+        return;
+    }
+    if (report_write_json(report, args->json, &error)) {
+        args->json_ok = final;
+        return;
+    }
+    if (final || !args->json_warned) {
+        g_printerr("rig run: --json %s%s\n", error->message,
+                   final ? "" : " (retried after every scenario)");
+    }
+    args->json_warned = TRUE;
+    if (final) {
+        report_set_error(report, "results not written: %s", error->message);
     }
 }
 
-static void print_progress(const RunOptions *o, guint done, guint total,
-                           const ReportScenario *rs, gboolean finished)
+static void print_results(const RunArgs *args)
+{
+    if (!(args->json_ok || args->junit_ok || args->pcap)) {
+        return;
+    }
+    fprintf(args->out, "results:%s%s%s%s%s%s\n", args->json_ok ? " json " : "",
+            args->json_ok ? args->json : "", args->junit_ok ? " junit " : "",
+            args->junit_ok ? args->junit : "", args->pcap ? " pcap " : "",
+            args->pcap ? args->pcap : "");
+}
+
+static void print_progress(FILE *out, const RunOptions *o, guint done,
+                           guint total, const ReportScenario *rs,
+                           gboolean finished)
 {
     guint counts[CHECK_SKIP + 1] = {0};
     const char *status = "PASS";
 
     if (!finished) {
         if (o->tty) {
-            printf("\r\033[K[%u/%u] %s/%s: running...", done + 1, total,
-                   rs->profile, rs->name);
-            fflush(stdout);
+            fprintf(out, "\r\033[K[%u/%u] %s/%s: running...", done + 1, total,
+                    rs->profile, rs->name);
+            fflush(out);
         }
         return;
     }
@@ -118,17 +196,19 @@ static void print_progress(const RunOptions *o, guint done, guint total,
     } else if (counts[CHECK_FAIL]) {
         status = "FAIL";
     }
-    printf("%s[%u/%u] %s/%s: %s (%u passed, %u failed, %u known failures, "
-           "%u skipped) %.2f s\n",
-           o->tty ? "\r\033[K" : "", done + 1, total, rs->profile, rs->name,
-           status, counts[CHECK_PASS] + counts[CHECK_XPASS], counts[CHECK_FAIL],
-           counts[CHECK_XFAIL], counts[CHECK_SKIP], rs->duration_s);
-    fflush(stdout);
+    fprintf(out,
+            "%s[%u/%u] %s/%s: %s (%u passed, %u failed, %u known failures, "
+            "%u skipped) %.2f s\n",
+            o->tty ? "\r\033[K" : "", done + 1, total, rs->profile, rs->name,
+            status, counts[CHECK_PASS] + counts[CHECK_XPASS],
+            counts[CHECK_FAIL], counts[CHECK_XFAIL], counts[CHECK_SKIP],
+            rs->duration_s);
+    fflush(out);
 }
 
 /* Runs every scenario of @profile; FALSE stops the whole run. */
 static gboolean run_profile(const Profile *profile, const RunOptions *o,
-                            Report *report, const RunArgs *args, guint *done,
+                            Report *report, RunArgs *args, guint *done,
                             guint total)
 {
     g_autoptr(GError) error = NULL;
@@ -136,9 +216,10 @@ static gboolean run_profile(const Profile *profile, const RunOptions *o,
 
     report_add_profile(report, profile);
     if (!o->tty) {
-        printf("profile %s (%s): starting QEMU and the reference guest\n",
-               profile->name, profile->path);
-        fflush(stdout);
+        fprintf(args->out,
+                "profile %s (%s): starting QEMU and the reference guest\n",
+                profile->name, profile->path);
+        fflush(args->out);
     }
     env = run_env_start(profile, o, report, &error);
     if (!env) {
@@ -151,7 +232,7 @@ static gboolean run_profile(const Profile *profile, const RunOptions *o,
         gint64 t0 = g_get_monotonic_time();
         gboolean ok;
 
-        print_progress(o, *done, total, rs, FALSE);
+        print_progress(args->out, o, *done, total, rs, FALSE);
         ok = run_scenario(env, i, sc, rs, &error);
         rs->duration_s = (double)(g_get_monotonic_time() - t0) / 1e6;
         if (!ok) {
@@ -159,7 +240,7 @@ static gboolean run_profile(const Profile *profile, const RunOptions *o,
             report_set_error(report, "%s/%s: %s", profile->name, sc->name,
                              error->message);
         }
-        print_progress(o, *done, total, rs, TRUE);
+        print_progress(args->out, o, *done, total, rs, TRUE);
         (*done)++;
         report->duration_s =
             (double)(g_get_real_time() - report->started_unix_us) / 1e6;
@@ -225,15 +306,18 @@ int run_command_main(int argc, char **argv)
         run_args_clear(&args);
         return REPORT_EXIT_ERROR;
     }
-    if (args.pcap && g_mkdir_with_parents(args.pcap, 0755) < 0) {
-        g_printerr("rig run: can not create --pcap directory %s: %s\n",
-                   args.pcap, g_strerror(errno));
+    if (!check_outputs(&args, &error)) {
+        g_printerr("rig run: %s\n", error->message);
         run_args_clear(&args);
         return REPORT_EXIT_ERROR;
     }
+    args.json_stream = args.json && rig_output_is_stream(args.json);
+    args.out = g_strcmp0(args.json, "-") == 0 || g_strcmp0(args.junit, "-") == 0
+                   ? stderr
+                   : stdout;
     o.qemu = args.qemu;
     o.pcap_dir = args.pcap;
-    o.tty = isatty(STDOUT_FILENO);
+    o.tty = isatty(fileno(args.out));
     install_signals();
 
     profiles = load_profiles(args.profiles, &error);
@@ -254,18 +338,17 @@ int run_command_main(int argc, char **argv)
     report->complete = report->error == NULL && done == total;
     report->duration_s =
         (double)(g_get_real_time() - report->started_unix_us) / 1e6;
-    printf("\n");
-    report_print_table(report, stdout);
+    fprintf(args.out, "\n");
+    report_print_table(report, args.out);
+    fflush(args.out);
     write_outputs(report, &args, TRUE);
-    if (args.json || args.junit || args.pcap) {
-        printf("results:%s%s%s%s%s%s\n", args.json ? " json " : "",
-               args.json ? args.json : "", args.junit ? " junit " : "",
-               args.junit ? args.junit : "", args.pcap ? " pcap " : "",
-               args.pcap ? args.pcap : "");
-    }
-    fflush(stdout);
+    print_results(&args);
+    fflush(args.out);
     verdict = report_verdict(report);
     status = report_exit_code(verdict);
+    if (args.json && !args.json_ok) {
+        status = REPORT_EXIT_ERROR;
+    }
     if (report->error) {
         g_printerr("rig run: %s\n", report->error);
     }

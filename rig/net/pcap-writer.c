@@ -9,12 +9,15 @@
 
 #include <pcap/pcap.h>
 
+#include "output/output-file.h"
+
 #define NSEC_PER_SEC G_GINT64_CONSTANT(1000000000)
 
 G_DEFINE_QUARK(rig - pcap - error - quark, rig_pcap_error)
 
 struct RigPcapWriter {
     pcap_t *dead;
+    RigOutputFile *out; /* replaced on close, or written through */
     pcap_dumper_t *dumper;
     char *path;
     guint snaplen;
@@ -29,6 +32,8 @@ RigPcapWriter *rig_pcap_writer_new(const char *path, int linktype,
                                    guint snaplen, GError **error)
 {
     g_autoptr(RigPcapWriter) w = NULL;
+    g_autoptr(GError) local = NULL;
+    FILE *stream;
 
     g_return_val_if_fail(path != NULL, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
@@ -45,12 +50,22 @@ RigPcapWriter *rig_pcap_writer_new(const char *path, int linktype,
                     "libpcap rejected link type %d for %s", linktype, path);
         return NULL;
     }
-    w->dumper = pcap_dump_open(w->dead, path);
+    /* the one output mechanism of the rig, not pcap_dump_open(): it
+     * resolves symlinks, writes devices through and replaces files
+     * atomically on close */
+    w->out = rig_output_file_open(path, &local);
+    stream = w->out ? rig_output_file_dup_stream(w->out, &local) : NULL;
+    if (!stream) {
+        g_set_error(error, RIG_PCAP_ERROR, RIG_PCAP_ERROR_OPEN,
+                    "cannot create capture file %s", local->message);
+        return NULL;
+    }
+    w->dumper = pcap_dump_fopen(w->dead, stream);
     if (!w->dumper) {
         g_set_error(error, RIG_PCAP_ERROR, RIG_PCAP_ERROR_OPEN,
-                    "cannot create capture file %s: %s (check the directory "
-                    "exists and is writable)",
-                    path, pcap_geterr(w->dead));
+                    "cannot create capture file %s: %s", path,
+                    pcap_geterr(w->dead));
+        fclose(stream);
         return NULL;
     }
     return g_steal_pointer(&w);
@@ -84,7 +99,8 @@ gboolean rig_pcap_writer_write(RigPcapWriter *writer, gint64 ts_ns,
     pcap_dump((u_char *)writer->dumper, &hdr, frame);
     if (ferror(pcap_dump_file(writer->dumper))) {
         g_set_error(error, RIG_PCAP_ERROR, RIG_PCAP_ERROR_WRITE,
-                    "writing to %s failed (disk full?)", writer->path);
+                    "writing to %s failed: %s", writer->path,
+                    g_strerror(errno));
         return FALSE;
     }
     return TRUE;
@@ -105,6 +121,7 @@ gboolean rig_pcap_writer_flush(RigPcapWriter *writer, GError **error)
 gboolean rig_pcap_writer_close(RigPcapWriter *writer, GError **error)
 {
     g_autoptr(RigPcapWriter) w = writer;
+    g_autoptr(GError) local = NULL;
     gboolean ok;
 
     g_return_val_if_fail(writer != NULL, FALSE);
@@ -114,7 +131,15 @@ gboolean rig_pcap_writer_close(RigPcapWriter *writer, GError **error)
      * flush above already surfaced write errors. */
     pcap_dump_close(w->dumper);
     w->dumper = NULL;
-    return ok;
+    if (!ok) {
+        return FALSE;
+    }
+    if (!rig_output_file_commit(g_steal_pointer(&w->out), &local)) {
+        g_set_error(error, RIG_PCAP_ERROR, RIG_PCAP_ERROR_WRITE, "%s",
+                    local->message);
+        return FALSE;
+    }
+    return TRUE;
 }
 
 void rig_pcap_writer_free(RigPcapWriter *writer)
@@ -128,6 +153,8 @@ void rig_pcap_writer_free(RigPcapWriter *writer)
     if (writer->dead) {
         pcap_close(writer->dead);
     }
+    /* not closed: abandoned, the target keeps what it had */
+    rig_output_file_free(writer->out);
     g_free(writer->path);
     g_free(writer);
 }

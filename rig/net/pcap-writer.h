@@ -37,7 +37,9 @@ typedef struct RigPcapWriter RigPcapWriter;
 
 /**
  * rig_pcap_writer_new:
- * @path: file to create (truncated if it exists)
+ * @path: file to create, "-" for standard output; written through
+ *   rig/output (output-file.h): a regular file is replaced when the writer
+ *   is closed, a device or FIFO is written through, symlinks are followed
  * @linktype: RIG_PCAP_LINKTYPE_* (a pcap LINKTYPE_ value)
  * @snaplen: largest record; 0 means RIG_PCAP_SNAPLEN_DEFAULT
  * @error: return location for a GError
@@ -66,8 +68,9 @@ gboolean rig_pcap_writer_write(RigPcapWriter *writer, gint64 ts_ns,
 
 /**
  * rig_pcap_writer_flush:
- * Returns: TRUE once every record written so far is in the file, or FALSE
- * with @error set.
+ * Returns: TRUE once every record written so far has left the process (a
+ * regular file shows them once rig_pcap_writer_close() replaced it), or
+ * FALSE with @error set.
  */
 gboolean rig_pcap_writer_flush(RigPcapWriter *writer, GError **error);
 
@@ -85,7 +88,9 @@ gboolean rig_pcap_writer_close(RigPcapWriter *writer, GError **error);
 
 /**
  * rig_pcap_writer_free:
- * @writer: (transfer full) (nullable): closes without error reporting.
+ * @writer: (transfer full) (nullable): a writer that was not closed is
+ *   abandoned: a file it was to replace keeps its old content (or stays
+ *   absent).
  */
 void rig_pcap_writer_free(RigPcapWriter *writer);
 

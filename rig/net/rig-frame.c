@@ -16,6 +16,7 @@
 #include "net/build.h"
 #include "net/frame-cases.h"
 #include "net/pcap-writer.h"
+#include "output/output-file.h"
 #include "rig-config.h"
 
 enum {
@@ -125,7 +126,7 @@ static gboolean write_raw(GPtrArray *sel, const char *dir, GError **error)
         gsize len;
 
         if (!build_case(fc, buf, RIG_NET_FRAME_MAX, &len, error) ||
-            !g_file_set_contents(path, (const char *)buf, (gssize)len, error)) {
+            !rig_output_write(path, buf, len, error)) {
             return FALSE;
         }
     }

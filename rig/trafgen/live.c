@@ -10,6 +10,7 @@
 #include "net/build.h"
 #include "net/checksum.h"
 #include "net/parse.h"
+#include "output/output-file.h"
 #include "trafgen/pacer.h"
 
 #define RTO_INITIAL_NS   G_GINT64_CONSTANT(200000000)
@@ -601,6 +602,7 @@ gboolean trafgen_live_result_write_json(const TrafgenLiveResult *r,
     g_autoptr(JsonGenerator) gen = json_generator_new();
     g_autoptr(JsonNode) root = NULL;
     g_autofree char *text = NULL;
+    g_autofree char *line = NULL;
     const struct {
         const char *name;
         gint64 value;
@@ -631,9 +633,6 @@ gboolean trafgen_live_result_write_json(const TrafgenLiveResult *r,
     json_generator_set_root(gen, root);
     json_generator_set_pretty(gen, TRUE);
     text = json_generator_to_data(gen, NULL);
-    if (g_strcmp0(path, "-") == 0) {
-        puts(text);
-        return TRUE;
-    }
-    return g_file_set_contents(path, text, -1, error);
+    line = g_strconcat(text, "\n", NULL);
+    return rig_output_write(path, line, strlen(line), error);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "output/output-file.h"
 #include "rig-config.h"
 #include "trafgen/live.h"
 #include "trafgen/run.h"
@@ -363,6 +364,12 @@ int main(int argc, char **argv)
         !trafgen_late_policy_from_string(o.late_policy, &config.late_policy)) {
         return usage_error(
             "--late-policy must be catchup, keep, skip or reanchor");
+    }
+
+    /* a report that could not be written at the end loses the run */
+    if (o.json && !rig_output_check(o.json, &error)) {
+        fprintf(stderr, "rsc-trafgen: --json %s\n", error->message);
+        return EXIT_SETUP;
     }
 
     sa.sa_handler = on_signal;

@@ -5,6 +5,9 @@
 
 #include <json-glib/json-glib.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "output/output-file.h"
 
 TrafgenReport *trafgen_report_new(guint flows, guint64 expected_samples)
 {
@@ -229,6 +232,7 @@ gboolean trafgen_report_write_json(const TrafgenReport *report,
     g_autoptr(JsonBuilder) b = json_builder_new();
     g_autoptr(JsonGenerator) gen = json_generator_new();
     g_autoptr(JsonNode) root = NULL;
+    g_autofree char *body = NULL;
     g_autofree char *text = NULL;
 
     json_builder_begin_object(b);
@@ -294,11 +298,7 @@ gboolean trafgen_report_write_json(const TrafgenReport *report,
     root = json_builder_get_root(b);
     json_generator_set_root(gen, root);
     json_generator_set_pretty(gen, TRUE);
-    text = json_generator_to_data(gen, NULL);
-    if (g_strcmp0(path, "-") == 0) {
-        fputs(text, stdout);
-        fputc('\n', stdout);
-        return TRUE;
-    }
-    return g_file_set_contents(path, text, -1, error);
+    body = json_generator_to_data(gen, NULL);
+    text = g_strconcat(body, "\n", NULL);
+    return rig_output_write(path, text, strlen(text), error);
 }

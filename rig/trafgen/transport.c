@@ -303,7 +303,8 @@ int trafgen_transport_send(TrafgenTransport *transport, const uint8_t *frame,
         if (!rig_pcap_writer_write(transport->pcap,
                                    when_ns + transport->realtime_offset_ns,
                                    frame, len, len, NULL)) {
-            return -EIO;
+            /* stdio kept the reason (ENOSPC of a full disk, /dev/full) */
+            return errno ? -errno : -EIO;
         }
         return 0;
     }
@@ -396,8 +397,9 @@ gboolean trafgen_transport_get_mac(TrafgenTransport *transport,
 
 gboolean trafgen_transport_finish(TrafgenTransport *transport, GError **error)
 {
-    if (transport->kind == TRAFGEN_TRANSPORT_PCAP) {
-        return rig_pcap_writer_flush(transport->pcap, error);
+    if (transport->kind == TRAFGEN_TRANSPORT_PCAP && transport->pcap) {
+        /* the file appears (replaced atomically) only now */
+        return rig_pcap_writer_close(g_steal_pointer(&transport->pcap), error);
     }
     return TRUE;
 }

@@ -10,6 +10,9 @@
 
 #include <cmocka.h>
 #include <glib/gstdio.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "harness/report.h"
 
@@ -311,6 +314,51 @@ static void test_junit_errors(void **state)
     g_string_free(c.names, TRUE);
 }
 
+/*
+ * Issue 11 item 1: a device node is written through (here a private copy
+ * of /dev/full: the write fails with its reason and the node stays), a
+ * symlink is followed and kept.
+ */
+static void test_outputs_written_through(void **state)
+{
+    Fixture *fx = *state;
+    g_autofree char *dir = g_dir_make_tmp("rig-report-XXXXXX", NULL);
+    g_autofree char *full = g_build_filename(dir, "full", NULL);
+    g_autofree char *target = g_build_filename(dir, "target.xml", NULL);
+    g_autofree char *link = g_build_filename(dir, "link.xml", NULL);
+    g_autofree char *jlink = g_build_filename(dir, "link.json", NULL);
+    g_autofree char *jtarget = g_build_filename(dir, "target.json", NULL);
+    g_autoptr(GError) error = NULL;
+    struct stat st;
+
+    if (mknod(full, S_IFCHR | 0666, makedev(1, 7)) == 0) {
+        assert_false(report_write_json(fx->report, full, &error));
+        assert_non_null(strstr(error->message, full));
+        assert_non_null(strstr(error->message, g_strerror(ENOSPC)));
+        g_clear_error(&error);
+        assert_false(report_write_junit(fx->report, full, &error));
+        g_clear_error(&error);
+        assert_int_equal(lstat(full, &st), 0);
+        assert_true(S_ISCHR(st.st_mode));
+        g_unlink(full);
+    }
+    assert_int_equal(symlink(target, link), 0);
+    assert_true(report_write_junit(fx->report, link, &error));
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_true(g_file_test(target, G_FILE_TEST_IS_REGULAR));
+    assert_int_equal(symlink("target.json", jlink), 0);
+    assert_true(report_write_json(fx->report, jlink, &error));
+    assert_int_equal(lstat(jlink, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_true(g_file_test(jtarget, G_FILE_TEST_IS_REGULAR));
+    g_unlink(link);
+    g_unlink(target);
+    g_unlink(jlink);
+    g_unlink(jtarget);
+    g_rmdir(dir);
+}
+
 static void test_table(void **state)
 {
     Fixture *fx = *state;
@@ -332,8 +380,13 @@ static void test_table(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_verdict), T(test_verdict_incomplete), T(test_json_roundtrip),
-        T(test_junit),   T(test_junit_errors),       T(test_table),
+        T(test_verdict),
+        T(test_verdict_incomplete),
+        T(test_json_roundtrip),
+        T(test_junit),
+        T(test_junit_errors),
+        T(test_table),
+        T(test_outputs_written_through),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

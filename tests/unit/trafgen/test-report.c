@@ -10,6 +10,9 @@
 #include <cmocka.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "trafgen/report.h"
 
@@ -109,12 +112,42 @@ static void test_json(void **state)
     g_rmdir(dir);
 }
 
+/* Issue 11 item 1: --json through a symlink or onto a device node. */
+static void test_json_written_through(void **state)
+{
+    g_autoptr(TrafgenReport) r = trafgen_report_new(1, 0);
+    g_autoptr(GError) error = NULL;
+    g_autofree char *dir = g_dir_make_tmp("trafgen-XXXXXX", NULL);
+    g_autofree char *null = g_build_filename(dir, "null", NULL);
+    g_autofree char *link = g_build_filename(dir, "link.json", NULL);
+    g_autofree char *target = g_build_filename(dir, "target.json", NULL);
+    struct stat st;
+
+    r->pattern = g_strdup("data*2");
+    trafgen_report_compute(r);
+    if (mknod(null, S_IFCHR | 0666, makedev(1, 3)) == 0) {
+        assert_true(trafgen_report_write_json(r, null, &error));
+        assert_int_equal(lstat(null, &st), 0);
+        assert_true(S_ISCHR(st.st_mode));
+        g_unlink(null);
+    }
+    assert_int_equal(symlink("target.json", link), 0);
+    assert_true(trafgen_report_write_json(r, link, &error));
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_true(g_file_test(target, G_FILE_TEST_IS_REGULAR));
+    g_unlink(link);
+    g_unlink(target);
+    g_rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_percentiles),
         cmocka_unit_test(test_gaps_per_flow),
         cmocka_unit_test(test_json),
+        cmocka_unit_test(test_json_written_through),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,356 @@
+/*
+ * Output files: atomic replace of regular files, write-through of devices
+ * and FIFOs, symlinks resolved (output-file.h says why).
+ */
+#include "output/output-file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+
+/* Linux's own limit on symlinks followed in one lookup */
+#define MAX_SYMLINKS 40
+
+struct RigOutputFile {
+    char *path;   /* as the user gave it: every message names it */
+    char *target; /* symlinks resolved */
+    char *tmp;    /* temporary file renamed over target; NULL: write-through */
+    int fd;
+};
+
+/* "PATH: WHAT WHERE: REASON", or "PATH: REASON" without @what */
+static gboolean set_errno_error(GError **error, int errsv, const char *path,
+                                const char *what, const char *where)
+{
+    g_autoptr(GString) msg = g_string_new(path);
+
+    g_string_append(msg, ": ");
+    if (*what) {
+        g_string_append(msg, what);
+        if (where) {
+            g_string_append_printf(msg, " %s", where);
+        }
+        g_string_append(msg, ": ");
+    }
+    g_string_append(msg, g_strerror(errsv));
+    g_set_error_literal(error, G_FILE_ERROR, g_file_error_from_errno(errsv),
+                        msg->str);
+    return FALSE;
+}
+
+/*
+ * Follows @path through its symlinks (a dangling one names where the file
+ * will be created).  Sets *ret_st when something exists at the end.
+ */
+static gboolean resolve(const char *path, char **ret_target,
+                        gboolean *ret_exists, struct stat *ret_st,
+                        GError **error)
+{
+    g_autofree char *cur = g_strdup(path);
+
+    for (int i = 0; i <= MAX_SYMLINKS; i++) {
+        struct stat st;
+        g_autofree char *link = NULL;
+        g_autofree char *dir = NULL;
+        GError *local = NULL;
+
+        if (lstat(cur, &st) < 0) {
+            if (errno != ENOENT) {
+                return set_errno_error(error, errno, path, "can not look up",
+                                       g_str_equal(cur, path) ? NULL : cur);
+            }
+            *ret_exists = FALSE;
+            *ret_target = g_steal_pointer(&cur);
+            return TRUE;
+        }
+        if (!S_ISLNK(st.st_mode)) {
+            if (S_ISDIR(st.st_mode)) {
+                g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_ISDIR,
+                            "%s: is a directory, not a file", path);
+                return FALSE;
+            }
+            *ret_exists = TRUE;
+            *ret_st = st;
+            *ret_target = g_steal_pointer(&cur);
+            return TRUE;
+        }
+        link = g_file_read_link(cur, &local);
+        if (!link) {
+            g_propagate_prefixed_error(error, local, "%s: ", path);
+            return FALSE;
+        }
+        if (g_path_is_absolute(link)) {
+            g_free(cur);
+            cur = g_steal_pointer(&link);
+        } else {
+            dir = g_path_get_dirname(cur);
+            g_free(cur);
+            cur = g_build_filename(dir, link, NULL);
+        }
+    }
+    return set_errno_error(error, ELOOP, path, "can not resolve", NULL);
+}
+
+static gboolean is_replaceable(gboolean exists, const struct stat *st)
+{
+    return !exists || S_ISREG(st->st_mode);
+}
+
+/* A hidden temporary file next to @target, open for writing. */
+static int create_temp(const char *target, int mode, char **ret_tmp)
+{
+    g_autofree char *dir = g_path_get_dirname(target);
+    g_autofree char *base = g_path_get_basename(target);
+    g_autofree char *tmpl = NULL;
+    int fd;
+
+    tmpl = g_strdup_printf("%s/.%s.XXXXXX", dir, base);
+    fd = g_mkstemp_full(tmpl, O_WRONLY | O_CLOEXEC, mode);
+    if (fd >= 0) {
+        *ret_tmp = g_steal_pointer(&tmpl);
+    }
+    return fd;
+}
+
+static gboolean probe_dir(const char *path, const char *target, GError **error)
+{
+    g_autofree char *dir = g_path_get_dirname(target);
+    g_autofree char *tmp = NULL;
+    int fd = create_temp(target, 0600, &tmp);
+    int errsv;
+
+    if (fd < 0) {
+        return set_errno_error(error, errno, path, "can not create a file in",
+                               dir);
+    }
+    /* a full file system refuses the first block, not the empty file */
+    errsv = write(fd, "\n", 1) == 1 ? 0 : errno;
+    close(fd);
+    g_unlink(tmp);
+    if (errsv) {
+        return set_errno_error(error, errsv, path, "can not write in", dir);
+    }
+    return TRUE;
+}
+
+gboolean rig_output_check(const char *path, GError **error)
+{
+    g_autofree char *target = NULL;
+    gboolean exists;
+    struct stat st;
+    int fd;
+
+    g_return_val_if_fail(path != NULL, FALSE);
+
+    if (g_str_equal(path, "-")) {
+        return TRUE;
+    }
+    if (!resolve(path, &target, &exists, &st, error)) {
+        return FALSE;
+    }
+    if (is_replaceable(exists, &st)) {
+        return probe_dir(path, target, error);
+    }
+    if (S_ISFIFO(st.st_mode)) {
+        /* opening a FIFO waits for its reader: only ask */
+        if (access(target, W_OK) < 0) {
+            return set_errno_error(error, errno, path, "", NULL);
+        }
+        return TRUE;
+    }
+    fd = open(target, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        return set_errno_error(error, errno, path, "can not open", NULL);
+    }
+    close(fd);
+    return TRUE;
+}
+
+gboolean rig_output_check_dir(const char *dir, GError **error)
+{
+    g_autofree char *probe = g_build_filename(dir, "probe", NULL);
+
+    return probe_dir(dir, probe, error);
+}
+
+gboolean rig_output_is_stream(const char *path)
+{
+    g_autofree char *target = NULL;
+    gboolean exists;
+    struct stat st;
+
+    if (g_str_equal(path, "-")) {
+        return TRUE;
+    }
+    /* a path that does not resolve is an error later, not a stream */
+    return resolve(path, &target, &exists, &st, NULL) &&
+           !is_replaceable(exists, &st);
+}
+
+static int default_mode(void)
+{
+    mode_t mask = umask(0);
+
+    umask(mask);
+    return 0666 & ~(int)mask;
+}
+
+RigOutputFile *rig_output_file_open(const char *path, GError **error)
+{
+    g_autoptr(RigOutputFile) f = NULL;
+    gboolean exists;
+    struct stat st;
+
+    g_return_val_if_fail(path != NULL, NULL);
+    g_return_val_if_fail(error == NULL || *error == NULL, NULL);
+
+    f = g_new0(RigOutputFile, 1);
+    f->fd = -1;
+    f->path = g_strdup(path);
+    if (g_str_equal(path, "-")) {
+        f->target = g_strdup("-");
+        /* what stdio holds must come before this output */
+        fflush(stdout);
+        f->fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+        if (f->fd < 0) {
+            set_errno_error(error, errno, "standard output", "", NULL);
+            return NULL;
+        }
+        return g_steal_pointer(&f);
+    }
+    if (!resolve(path, &f->target, &exists, &st, error)) {
+        return NULL;
+    }
+    if (is_replaceable(exists, &st)) {
+        int mode = exists ? (int)(st.st_mode & 07777) : default_mode();
+        g_autofree char *dir = g_path_get_dirname(f->target);
+
+        f->fd = create_temp(f->target, mode, &f->tmp);
+        if (f->fd < 0) {
+            set_errno_error(error, errno, path, "can not create a file in",
+                            dir);
+            return NULL;
+        }
+        /* g_mkstemp_full() applies the umask; an existing file keeps its */
+        if (exists) {
+            fchmod(f->fd, (mode_t)mode);
+        }
+        return g_steal_pointer(&f);
+    }
+    f->fd = open(f->target, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    if (f->fd < 0) {
+        set_errno_error(error, errno, path, "can not open", NULL);
+        return NULL;
+    }
+    return g_steal_pointer(&f);
+}
+
+gboolean rig_output_file_write(RigOutputFile *file, const void *data, gsize len,
+                               GError **error)
+{
+    const char *p = data;
+
+    g_return_val_if_fail(file != NULL && file->fd >= 0, FALSE);
+
+    while (len > 0) {
+        ssize_t n = write(file->fd, p, len);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return set_errno_error(error, n < 0 ? errno : ENOSPC, file->path,
+                                   "writing failed", NULL);
+        }
+        p += n;
+        len -= (gsize)n;
+    }
+    return TRUE;
+}
+
+FILE *rig_output_file_dup_stream(RigOutputFile *file, GError **error)
+{
+    int fd;
+    FILE *stream;
+
+    g_return_val_if_fail(file != NULL && file->fd >= 0, NULL);
+
+    fd = fcntl(file->fd, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0) {
+        set_errno_error(error, errno, file->path, "", NULL);
+        return NULL;
+    }
+    stream = fdopen(fd, "wb");
+    if (!stream) {
+        set_errno_error(error, errno, file->path, "", NULL);
+        close(fd);
+    }
+    return stream;
+}
+
+gboolean rig_output_file_commit(RigOutputFile *file, GError **error)
+{
+    g_autoptr(RigOutputFile) f = file;
+    int fd;
+
+    g_return_val_if_fail(file != NULL && file->fd >= 0, FALSE);
+
+    fd = f->fd;
+    f->fd = -1;
+    if (!f->tmp) {
+        /* a device or FIFO: what it did with the data is its business,
+         * but a refused write (ENOSPC of /dev/full) surfaced already */
+        if (close(fd) < 0 && errno != EINTR) {
+            return set_errno_error(error, errno, f->path, "writing failed",
+                                   NULL);
+        }
+        return TRUE;
+    }
+    /* a full or failing disk may only say so here */
+    if (fsync(fd) < 0) {
+        int errsv = errno;
+
+        close(fd);
+        return set_errno_error(error, errsv, f->path, "writing failed", NULL);
+    }
+    if (close(fd) < 0) {
+        return set_errno_error(error, errno, f->path, "writing failed", NULL);
+    }
+    if (g_rename(f->tmp, f->target) < 0) {
+        return set_errno_error(error, errno, f->path, "can not replace",
+                               g_str_equal(f->path, f->target) ? NULL
+                                                               : f->target);
+    }
+    g_clear_pointer(&f->tmp, g_free);
+    return TRUE;
+}
+
+void rig_output_file_free(RigOutputFile *file)
+{
+    if (!file) {
+        return;
+    }
+    if (file->fd >= 0) {
+        close(file->fd);
+    }
+    if (file->tmp) {
+        g_unlink(file->tmp);
+    }
+    g_free(file->path);
+    g_free(file->target);
+    g_free(file->tmp);
+    g_free(file);
+}
+
+gboolean rig_output_write(const char *path, const void *data, gsize len,
+                          GError **error)
+{
+    g_autoptr(RigOutputFile) f = rig_output_file_open(path, error);
+
+    return f && rig_output_file_write(f, data, len, error) &&
+           rig_output_file_commit(g_steal_pointer(&f), error);
+}

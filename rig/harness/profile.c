@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "ini/ini.h"
 #include "qemu/rsc-stats.h"
 
 #define SCENARIO_PREFIX "scenario "
@@ -686,9 +687,9 @@ Profile *profile_load_data(const char *name, const char *data, gssize length,
     Loader l = {.file = name, .kf = kf};
     gsize len = length < 0 ? strlen(data) : (gsize)length;
 
-    if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, &local)) {
-        g_set_error(error, PROFILE_ERROR, PROFILE_ERROR_READ,
-                    "%s: not a valid .ini profile: %s", name, local->message);
+    if (!rig_ini_load(kf, name, data, len, &local)) {
+        g_set_error_literal(error, PROFILE_ERROR, PROFILE_ERROR_READ,
+                            local->message);
         return NULL;
     }
     p->path = g_strdup(name);

@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include "ini/ini.h"
+
 /* Keys a VM group ([studio], [clientN]) or [session] may set for all. */
 #define VM_KEYS "cpus", "memory", "image_format", "kernel", "initrd", "append"
 
@@ -437,10 +439,10 @@ SessionProfile *session_profile_load_data(const char *data, const char *name,
     int disk_mode = SESSION_DISK_SNAPSHOT;
     int disk_bus = 0;
 
-    if (!g_key_file_load_from_data(kf, data, (gsize)-1, G_KEY_FILE_NONE,
-                                   &local)) {
-        g_set_error(error, SESSION_PROFILE_ERROR, SESSION_PROFILE_ERROR_SYNTAX,
-                    "%s: %s", name, local->message);
+    /* duplicate groups and keys are errors (rig/ini) */
+    if (!rig_ini_load(kf, name, data, strlen(data), &local)) {
+        g_set_error_literal(error, SESSION_PROFILE_ERROR,
+                            SESSION_PROFILE_ERROR_SYNTAX, local->message);
         return NULL;
     }
     p->path = g_strdup(name);

@@ -103,6 +103,15 @@ typedef struct {
 
 static const BadCase bad_cases[] = {
     {"not an ini", PROFILE_ERROR_READ, "bad.ini: not a valid .ini"},
+    /* issue 11 item 8: GKeyFile merged these silently */
+    {HEAD SCENARIO "count = 3\n[scenario b]\nfamily = ipv4\npattern = whql\n"
+                   "[scenario a]\nfamily = ipv6\npattern = whql\n",
+     PROFILE_ERROR_READ,
+     "bad.ini: [scenario a]: the group appears twice (lines 6 and 13)"},
+    {HEAD SCENARIO "count = 3\ncount = 5\n", PROFILE_ERROR_READ,
+     "bad.ini: [scenario a] count: given twice (lines 9 and 10)"},
+    {"[profile]\nversion = 1\nname = t\n  name=u\n", PROFILE_ERROR_READ,
+     "bad.ini: [profile] name: given twice (lines 3 and 4)"},
     {"[device]\n" SCENARIO, PROFILE_ERROR_MISSING, "bad.ini: [profile]:"},
     {"[profile]\nname = t\n", PROFILE_ERROR_VERSION,
      "bad.ini: [profile] version: required key is missing; expected 1"},

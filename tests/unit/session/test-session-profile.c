@@ -124,6 +124,11 @@ static void test_errors_name_file_group_key(void **state)
                  "[client1] test_mac: \"53:54:00:00:00:01\" is not a unicast");
     expect_error("[client1]\ninitrd = /i\n", "[client1] initrd: needs kernel");
     expect_error("not an ini", "bad.ini");
+    /* issue 11 item 8: duplicates were merged silently */
+    expect_error("[client1]\ncpus = 1\n[client2]\n[client1]\ncpus = 2\n",
+                 "bad.ini: [client1]: the group appears twice (lines 1 and 4)");
+    expect_error("[test]\nrsc_interval = 1000\nrsc_interval = 2000\n",
+                 "bad.ini: [test] rsc_interval: given twice (lines 2 and 3)");
 }
 
 static void test_same_last_mac_byte_refused(void **state)

@@ -1,10 +1,13 @@
-"""The patched QEMU from ci/build-qemu is the one the rig needs.
+"""The patched QEMUs from ci/build-qemu are the ones the rig needs.
 
-Checks the installed prefix (build record, firmware), that the binary starts
-with no extra flags under the qtest accelerator and under TCG with Debian's
-firmware, and that the first patch works: qom-get of "rsc-stats" on
+Two builds: "fixed" (the whole series; the rig's default, RIG_QEMU) and
+"stock" (observability patches only).  Checks the installed prefixes (build
+record, firmware), that the binary starts with no extra flags under the
+qtest accelerator and under TCG with Debian's firmware, that the
+observability patches work on both (qom-get of "rsc-stats" on
 /machine/peripheral/<id> returns every VirtioNetRscStat counter of both
-chains, all zero on a fresh device.
+chains, all zero on a fresh device; the RSC trace events exist), and that
+the two builds differ where the fixes say they do.
 """
 
 import json
@@ -18,20 +21,14 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SOURCE_DIR, require, unique_name
+from conftest import unique_name
+from qemu_series import PATCH_DIR, build_qemu, entries, series
 
-PATCH_DIR = SOURCE_DIR / "qemu-patches"
-BUILD_QEMU = SOURCE_DIR / "ci" / "build-qemu"
 DEADLINE = 30.0
-
-
-def series():
-    names = []
-    for line in (PATCH_DIR / "series").read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            names.append(line)
-    return names
+# The observability trace events (patch 0002), in both builds.
+RSC_TRACE_EVENTS = ["virtio_net_rsc_cached", "virtio_net_rsc_coalesced",
+                    "virtio_net_rsc_bypassed", "virtio_net_rsc_finalized",
+                    "virtio_net_rsc_drained", "virtio_net_rsc_drain_failed"]
 
 
 def pinned():
@@ -48,21 +45,33 @@ def prefix(qemu_binary):
     return qemu_binary.resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def record(prefix):
+def read_record(prefix):
     path = prefix / "rig-qemu-build.json"
     assert path.is_file(), f"{path} missing: not a ci/build-qemu prefix"
     return json.loads(path.read_text())
 
 
 @pytest.fixture(scope="module")
+def record(prefix):
+    return read_record(prefix)
+
+
+@pytest.fixture(scope="module")
+def stock_binary():
+    return Path(build_qemu("--stock", "--print-binary"))
+
+
+@pytest.fixture(scope="module", params=["fixed", "stock"])
+def any_binary(request, qemu_binary, stock_binary):
+    """Each build in turn: what both must do."""
+    return qemu_binary if request.param == "fixed" else stock_binary
+
+
+@pytest.fixture(scope="module")
 def stat_fields():
     """Field names of VirtioNetRscStat, from the patched source's header."""
-    proc = subprocess.run([str(BUILD_QEMU), "--print-source"],
-                          capture_output=True, text=True, timeout=600)
-    require(proc.returncode == 0,
-            f"ci/build-qemu --print-source failed: {proc.stderr[-500:]}")
-    header = Path(proc.stdout.strip()) / "include/hw/virtio/virtio-net.h"
+    header = (Path(build_qemu("--print-source", timeout=600))
+              / "include/hw/virtio/virtio-net.h")
     m = re.search(r"typedef struct VirtioNetRscStat \{(.*?)\} VirtioNetRscStat;",
                   header.read_text(), re.S)
     assert m, f"no VirtioNetRscStat in {header}"
@@ -156,7 +165,12 @@ class Vm:
 
 def test_build_record_names_what_was_built(record, qemu_binary):
     pin = pinned()
+    assert record["build"] == "fixed", "RIG_QEMU is not the fixed build"
+    assert record["base"] == PATCH_DIR.name
     assert record["patches"] == series(), "binary built from another series"
+    assert record["observability_patches"] + record["fix_patches"] == (
+        record["patches"])
+    assert record["fix_patches"] == [n for c, n in entries() if c == "fix"]
     assert record["pinned_version"] == pin["QEMU_DEB_VERSION"]
     if record["pinned"]:
         assert record["debian_version"] == pin["QEMU_DEB_VERSION"]
@@ -172,12 +186,46 @@ def test_build_record_names_what_was_built(record, qemu_binary):
 
 
 def test_build_qemu_prints_this_binary(qemu_binary):
-    proc = subprocess.run([str(BUILD_QEMU), "--print-binary"],
-                          capture_output=True, text=True, timeout=3600)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.endswith("\n") and proc.stdout.count("\n") == 1
-    assert Path(proc.stdout.strip()).resolve() == qemu_binary.resolve(), (
+    printed = Path(build_qemu("--print-binary"))
+    assert printed.resolve() == qemu_binary.resolve(), (
         "RIG_QEMU is not the current ci/build-qemu binary: reconfigure")
+
+
+def test_stock_build_has_only_the_observability_patches(stock_binary,
+                                                        record):
+    stock = read_record(stock_binary.resolve().parent.parent)
+    assert stock["build"] == "stock"
+    assert stock["patches"] == series("stock") == stock[
+        "observability_patches"]
+    assert stock["fix_patches"] == []
+    assert stock["patches"] == record["observability_patches"]
+    for key in ("debian_version", "dsc_sha256", "orig_sha256",
+                "configure_flags", "base"):
+        assert stock[key] == record[key], key
+    assert stock["series_sha256"] != record["series_sha256"] or not (
+        record["fix_patches"])
+    assert stock_binary.resolve() != Path(
+        build_qemu("--print-binary")).resolve()
+    version = subprocess.run([str(stock_binary), "--version"],
+                             capture_output=True, text=True, check=True,
+                             timeout=DEADLINE).stdout
+    assert f"version {stock['qemu_version']}" in version, version
+
+
+def test_warm_build_qemu_writes_nothing_and_is_quick(stock_binary):
+    """Both builds exist: printing them takes no lock and no time."""
+    for args in (["--print-binary"], ["--stock", "--print-binary"]):
+        start = time.monotonic()
+        build_qemu(*args, timeout=60)
+        assert time.monotonic() - start < 5, args
+
+
+def test_rsc_trace_events_exist(any_binary):
+    out = subprocess.run([str(any_binary), "-trace", "help"],
+                         capture_output=True, text=True, check=True,
+                         timeout=DEADLINE).stdout.split()
+    missing = [e for e in RSC_TRACE_EVENTS if e not in out]
+    assert not missing, f"{any_binary}: no trace events {missing}"
 
 
 def test_firmware_is_found_without_flags(prefix):
@@ -187,10 +235,10 @@ def test_firmware_is_found_without_flags(prefix):
         assert (share / name).is_file(), f"{share / name} missing or dangling"
 
 
-def test_qtest_accelerator_steps_the_clock(qemu_binary):
+def test_qtest_accelerator_steps_the_clock(any_binary):
     """-accel qtest: no vCPU runs, the virtual clock moves only on request."""
     proc = subprocess.Popen(
-        [str(qemu_binary), "-M", "q35", "-accel", "qtest", "-nodefaults",
+        [str(any_binary), "-M", "q35", "-accel", "qtest", "-nodefaults",
          "-display", "none", "-qtest", "stdio"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True)
@@ -210,13 +258,13 @@ def test_qtest_accelerator_steps_the_clock(qemu_binary):
     assert second - first == 2000000, replies
 
 
-def test_tcg_runs_seabios_from_debian(qemu_binary, tmp_path):
+def test_tcg_runs_seabios_from_debian(any_binary, tmp_path):
     debug = tmp_path / "seabios.log"
     args = ["-M", "q35", "-accel", "tcg", "-m", "128",
             "-chardev", f"file,id=dbg,path={debug}",
             "-device", "isa-debugcon,iobase=0x402,chardev=dbg",
             "-device", "virtio-net-pci,id=net0"]
-    with Vm(qemu_binary, tmp_path, args) as vm:
+    with Vm(any_binary, tmp_path, args) as vm:
         assert vm.qmp.command("query-status")["status"] == "running"
         deadline = time.monotonic() + DEADLINE
         text = ""
@@ -231,12 +279,12 @@ def test_tcg_runs_seabios_from_debian(qemu_binary, tmp_path):
 
 
 @pytest.mark.parametrize("family", ["ipv4", "ipv6"])
-def test_rsc_stats_lists_every_counter(qemu_binary, tmp_path, stat_fields,
+def test_rsc_stats_lists_every_counter(any_binary, tmp_path, stat_fields,
                                        family):
     args = ["-M", "q35", "-accel", "qtest",
             "-device", "virtio-net-pci,id=net0,guest_rsc_ext=on,"
                        "rsc_interval=1000000"]
-    with Vm(qemu_binary, tmp_path, args) as vm:
+    with Vm(any_binary, tmp_path, args) as vm:
         stats = vm.qmp.command("qom-get", path="/machine/peripheral/net0",
                                property="rsc-stats")
         assert sorted(stats) == ["ipv4", "ipv6"], stats
@@ -251,10 +299,10 @@ def test_rsc_stats_lists_every_counter(qemu_binary, tmp_path, stat_fields,
         assert interval == 1000000
 
 
-def test_rsc_stats_is_read_only(qemu_binary, tmp_path):
+def test_rsc_stats_is_read_only(any_binary, tmp_path):
     args = ["-M", "q35", "-accel", "qtest", "-device",
             "virtio-net-pci,id=net0"]
-    with Vm(qemu_binary, tmp_path, args) as vm:
+    with Vm(any_binary, tmp_path, args) as vm:
         reply = vm.qmp.execute("qom-set", path="/machine/peripheral/net0",
                                property="rsc-stats", value={})
         assert "error" in reply, reply

@@ -115,9 +115,9 @@ static gboolean parse_offset(const char *text, int64_t *ret_value)
 
 static gboolean parse_knob(TrafgenStep *step, const char *knob, GError **error)
 {
-    g_auto(GStrv) kv = g_strsplit(knob, "=", 2);
-    const char *name = kv[0];
-    const char *value = kv[1];
+    g_auto(GStrv) kv = NULL;
+    const char *name;
+    const char *value;
     uint64_t number;
     static const struct {
         const char *name;
@@ -140,6 +140,16 @@ static gboolean parse_knob(TrafgenStep *step, const char *knob, GError **error)
         {"badcsum", G_STRUCT_OFFSET(TrafgenKnobs, badcsum)},
         {"badipcsum", G_STRUCT_OFFSET(TrafgenKnobs, badipcsum)},
     };
+
+    /* "data:" or "data::psh": g_strsplit() of "" has no name at all */
+    if (*knob == '\0') {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                    "empty knob after ':'");
+        return FALSE;
+    }
+    kv = g_strsplit(knob, "=", 2);
+    name = kv[0];
+    value = kv[1];
 
     for (size_t i = 0; i < G_N_ELEMENTS(flag_knobs); i++) {
         if (strcmp(name, flag_knobs[i].name) == 0 && value == NULL) {

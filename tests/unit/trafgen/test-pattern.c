@@ -292,9 +292,23 @@ static void test_whql_and_all(void **state)
 static void test_grammar(void **state)
 {
     static const char *const bad[] = {
-        "",           "dat",        "data*x",       "data:len=70000",
-        "data:foo",   "data:seq=5", "data:iplen=x", "data*3,,fin",
-        "data:psh=1", "ack:adv=-1",
+        "",
+        "dat",
+        "data*x",
+        "data:len=70000",
+        "data:foo",
+        "data:seq=5",
+        "data:iplen=x",
+        "data*3,,fin",
+        "data:psh=1",
+        "ack:adv=-1",
+        /* issue 11 item 3: an empty knob was a NULL name (segfault) */
+        "data:",
+        "data*4:,fin",
+        "data::psh",
+        "data: ",
+        "data:=5",
+        "data:psh:",
     };
     g_autoptr(GArray) s = NULL;
     const TrafgenSegment *seg;

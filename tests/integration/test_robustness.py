@@ -1,0 +1,200 @@
+"""Issue 11: results are never lost and bad input never crashes.
+
+Each test reproduces one defect found by trying to break the rig (output
+paths, unwritable results, bad profiles and options, launcher races, stale
+temporary directories) against the real binaries, the patched QEMU and real
+namespaces.  Device nodes are private copies made with mknod: a regression
+must never be able to replace the machine's own /dev/full or /dev/null.
+"""
+
+import json
+import os
+import stat
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import SOURCE_DIR, leaked_rig_namespaces, netns_list, rig_binary
+
+PROFILES = SOURCE_DIR / "hck-profiles"
+QUICK = PROFILES / "no-rsc.ini"   # 3 qtest scenarios, well under a second
+
+
+@pytest.fixture(scope="module")
+def rig(build_dir, root, qemu_binary):
+    return rig_binary(build_dir, "rig/harness/rig")
+
+
+@pytest.fixture(scope="module")
+def trafgen(build_dir):
+    return rig_binary(build_dir, "rig/trafgen/rsc-trafgen")
+
+
+def run(cmd, qemu=None, timeout=300, **kw):
+    env = dict(os.environ)
+    if qemu:
+        env["RIG_QEMU"] = str(qemu)
+    return subprocess.run([str(c) for c in cmd], env=env, capture_output=True,
+                          text=True, timeout=timeout, **kw)
+
+
+def chardev(path, minor):
+    """A private character device: 1,3 is null, 1,7 is full."""
+    os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, minor))
+    return path
+
+
+def is_chardev(path):
+    return stat.S_ISCHR(os.lstat(path).st_mode)
+
+
+class Mount:
+    """A tmpfs mounted for one test, unmounted on every exit path."""
+
+    def __init__(self, where, options):
+        self.where = where
+        where.mkdir()
+        subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs",
+                        str(where)], check=True)
+
+    def __enter__(self):
+        return self.where
+
+    def __exit__(self, *exc):
+        subprocess.run(["umount", str(self.where)], check=False)
+
+
+# --- item 1: output paths are written through, never replaced --------------
+
+def test_json_onto_device_is_written_through(rig, qemu_binary, tmp_path):
+    full = chardev(tmp_path / "full", 7)
+    r = run([rig, "run", QUICK, "--json", full], qemu_binary)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert is_chardev(full), "the device node was replaced by a file"
+    assert f"{full}: writing failed: No space left on device" in r.stderr
+    assert "results: json" not in r.stdout
+
+
+def test_outputs_through_symlink_fifo_and_stdout(rig, qemu_binary, tmp_path):
+    target = tmp_path / "real.json"
+    link = tmp_path / "link.json"
+    link.symlink_to(target.name)
+    null = chardev(tmp_path / "null", 3)
+    r = run([rig, "run", QUICK, "--json", link, "--junit", null],
+            qemu_binary)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert link.is_symlink() and is_chardev(null)
+    assert json.loads(target.read_text())["verdict"] == "pass"
+    assert f"results: json {link} junit {null}" in r.stdout
+
+    # a FIFO gets one document (not one per scenario), at the end
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    got = {}
+    reader = threading.Thread(
+        target=lambda: got.setdefault("text", fifo.read_text()))
+    reader.start()
+    r = run([rig, "run", QUICK, "--json", fifo], qemu_binary)
+    reader.join(60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert json.loads(got["text"])["complete"] is True
+
+    # "-": the JSON alone on stdout, the table on stderr
+    r = run([rig, "run", QUICK, "--json", "-"], qemu_binary)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert json.loads(r.stdout)["verdict"] == "pass"
+    assert "verdict: PASS" in r.stderr
+
+
+def test_trafgen_outputs_written_through(trafgen, tmp_path):
+    null = chardev(tmp_path / "null", 3)
+    target = tmp_path / "t.pcap"
+    link = tmp_path / "l.pcap"
+    link.symlink_to(target)
+    r = run([trafgen, "--pcap", link, "--count", "3", "-q", "--json", null])
+    assert r.returncode == 0, r.stderr
+    assert link.is_symlink() and is_chardev(null)
+    assert target.stat().st_size > 24
+    full = chardev(tmp_path / "full", 7)
+    r = run([trafgen, "--pcap", full, "--count", "3", "-q"])
+    assert r.returncode == 1 and "No space left on device" in r.stderr
+    assert is_chardev(full)
+
+
+# --- item 2: a requested output that can not be written is an error --------
+
+def test_unwritable_output_exits_2_before_any_work(rig, qemu_binary,
+                                                    tmp_path):
+    before = netns_list()
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    cases = [
+        (["--json", tmp_path / "nodir" / "x.json"], "No such file"),
+        (["--junit", tmp_path / "nodir" / "x.xml"], "No such file"),
+        (["--json", tmp_path], "is a directory"),
+        (["--pcap", blocker / "sub"], "Not a directory"),
+    ]
+    with Mount(tmp_path / "ro", "ro,size=1m") as ro:
+        cases.append((["--json", ro / "x.json"], "Read-only file system"))
+        for args, reason in cases:
+            r = run([rig, "run", QUICK, *args], qemu_binary, timeout=30)
+            assert r.returncode == 2, (args, r.stdout, r.stderr)
+            assert str(args[1]) in r.stderr and reason in r.stderr, r.stderr
+            assert "starting QEMU" not in r.stdout and "[1/" not in r.stdout
+            assert "results:" not in r.stdout
+    assert not (tmp_path / "nodir").exists()
+    assert leaked_rig_namespaces(before) == set()
+
+
+def test_output_lost_later_exits_2_naming_file(rig, qemu_binary, tmp_path):
+    """The check passes (an empty file fits) but the report does not."""
+    with Mount(tmp_path / "small", "size=16k") as small:
+        out = small / "x.json"
+        r = run([rig, "run", QUICK, "--json", out], qemu_binary)
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert f"{out}: writing failed: No space left on device" in r.stderr
+        assert "results: json" not in r.stdout
+        assert not out.exists()
+        assert os.listdir(small) == [], "a temporary file was left"
+    with Mount(tmp_path / "small2", "size=16k") as small:
+        xml = small / "x.xml"
+        # the JUnit is lost, the JSON (elsewhere) says so
+        (small / "fill").write_bytes(b"x" * 8192)
+        r = run([rig, "run", QUICK, "--junit", xml, "--json",
+                 tmp_path / "ok.json"], qemu_binary)
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert str(xml) in r.stderr and "No space left" in r.stderr
+        doc = json.loads((tmp_path / "ok.json").read_text())
+        assert doc["exit_code"] == 2 and str(xml) in doc["error"]
+        assert f"results: json {tmp_path / 'ok.json'}\n" in r.stdout
+
+
+# --- item 3: an empty pattern knob segfaulted ------------------------------
+
+EMPTY_KNOB = """[profile]
+version = 1
+name = knob
+clock = qtest
+[device]
+rsc_interval_us = 300
+[scenario s1]
+family = ipv4
+pattern = data*4:,fin
+"""
+
+
+def test_empty_pattern_knob_is_an_error(rig, trafgen, qemu_binary, tmp_path):
+    profile = tmp_path / "knob.ini"
+    profile.write_text(EMPTY_KNOB)
+    r = run([rig, "run", profile], qemu_binary, timeout=30)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert f"{profile}: [scenario s1] pattern:" in r.stderr
+    assert "empty knob" in r.stderr
+    for text in ["data:", "data*4:,fin"]:
+        r = run([trafgen, "--pcap", tmp_path / "x.pcap", "--pattern-text",
+                 text])
+        assert r.returncode == 2, (text, r.stderr)
+        assert "empty knob after ':'" in r.stderr

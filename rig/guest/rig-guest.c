@@ -16,6 +16,7 @@
 #include "guest/guest-net.h"
 #include "guest/rig-guest-cli.h"
 #include "net/build.h"
+#include "qemu/caps.h"
 #include "qemu/netns.h"
 #include "qemu/qmp.h"
 #include "qemu/rsc-stats.h"
@@ -48,6 +49,45 @@ static gboolean open_injector(gpointer user_data, GError **error)
     return s->injector != NULL;
 }
 
+/*
+ * A QEMU without the qtest accelerator (Debian 12's 7.2) can still run the
+ * guest with QEMU's own clocks; the virtual clock it can not give.
+ */
+static gboolean choose_clock(Session *s, GError **error)
+{
+    Options *o = s->opt;
+    const char *qemu = o->qemu ? o->qemu : rig_vm_default_qemu();
+    const RigQemuCaps *caps;
+    g_autofree char *missing = NULL;
+
+    if (o->accel || s->clock == RIG_GUEST_CLOCK_FREE) {
+        return TRUE;
+    }
+    caps = rig_qemu_caps_probe(qemu, error);
+    if (!caps) {
+        return FALSE;
+    }
+    missing = rig_qemu_caps_missing(caps, RIG_QEMU_CAP_ACCEL_QTEST);
+    if (!missing) {
+        return TRUE;
+    }
+    if (s->clock == RIG_GUEST_CLOCK_DETERMINISTIC) {
+        g_set_error(error, RIG_GUEST_ERROR, RIG_GUEST_ERROR_INVALID,
+                    "the deterministic clock %s: pass --clock free (QEMU's "
+                    "own clocks, vCPU halted at reset), or use a QEMU with "
+                    "the qtest accelerator, e.g. the rig's own build "
+                    "(ci/build-qemu --print-binary)",
+                    missing);
+        return FALSE;
+    }
+    fprintf(stderr,
+            "rig-guest: the realtime clock %s: using --clock free (QEMU's "
+            "own clocks, vCPU halted at reset) instead\n",
+            missing);
+    s->clock = RIG_GUEST_CLOCK_FREE;
+    return TRUE;
+}
+
 static gboolean start_vm(Session *s, GError **error)
 {
     Options *o = s->opt;
@@ -56,6 +96,9 @@ static gboolean start_vm(Session *s, GError **error)
     int tap_fd;
     int qfd;
 
+    if (!choose_clock(s, error)) {
+        return FALSE;
+    }
     s->netns = rig_netns_new(error);
     if (!s->netns || !rig_netns_add_tap(s->netns, TAP_NAME, &tap_fd, error)) {
         return FALSE;

@@ -135,7 +135,42 @@ void check_scenario_free(CheckScenario *cs)
     check_view_free(cs->oracle_qemu);
     check_view_free(cs->oracle_spec);
     g_free(cs->device.unavailable_reason);
+    g_clear_pointer(&cs->unavailable, g_hash_table_unref);
     g_free(cs);
+}
+
+void check_scenario_set_unavailable(CheckScenario *cs, const char *check_name,
+                                    const char *reason)
+{
+    if (!cs->unavailable) {
+        cs->unavailable =
+            g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    }
+    g_hash_table_replace(cs->unavailable,
+                         g_strdup(check_name ? check_name : "*"),
+                         g_strdup(reason));
+}
+
+/* A check the QEMU can not support is skipped, never failed. */
+static void apply_unavailable(const CheckScenario *cs, CheckResult *r)
+{
+    const char *why;
+
+    if (!cs->unavailable) {
+        return;
+    }
+    why = g_hash_table_lookup(cs->unavailable, r->name);
+    if (!why) {
+        why = g_hash_table_lookup(cs->unavailable, "*");
+    }
+    if (!why) {
+        return;
+    }
+    r->status = CHECK_SKIP;
+    g_free(r->observed);
+    r->observed = g_strdup("not evaluated");
+    g_free(r->detail);
+    r->detail = g_strdup(why);
 }
 
 guint check_scenario_add_flow(CheckScenario *cs, const char *name,
@@ -1073,6 +1108,7 @@ GPtrArray *check_run_all(const CheckScenario *cs)
             results, check_oracle(cs, "oracle-spec", "spec", cs->oracle_spec));
     }
     for (guint i = 0; i < results->len; i++) {
+        apply_unavailable(cs, g_ptr_array_index(results, i));
         apply_known_failure(sc, g_ptr_array_index(results, i));
     }
     return results;

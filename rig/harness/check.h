@@ -125,6 +125,10 @@ typedef struct {
     /* RSC negotiated for a family: QEMU then counts every frame of both
      * families in its chains' "received". */
     gboolean rsc_enabled;
+    /* Checks this QEMU can not support: check name (or "*" for every
+     * check) -> why, naming the missing capability; NULL when none.  See
+     * check_scenario_set_unavailable(). */
+    GHashTable *unavailable;
 } CheckScenario;
 
 typedef enum {
@@ -201,6 +205,19 @@ void check_scenario_free(CheckScenario *cs);
  */
 guint check_scenario_add_flow(CheckScenario *cs, const char *name,
                               guint8 family);
+
+/**
+ * check_scenario_set_unavailable:
+ * @cs: the scenario data
+ * @check_name: (nullable): a check name, or NULL for every check
+ * @reason: why it can not be evaluated, naming the capability the QEMU
+ *   lacks (e.g. from rig_qemu_caps_missing()), copied
+ *
+ * check_run_all() then reports the check as skipped with @reason, whatever
+ * the views say: a QEMU that lacks a capability is never failed for it.
+ */
+void check_scenario_set_unavailable(CheckScenario *cs, const char *check_name,
+                                    const char *reason);
 
 /**
  * check_result_free:

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "harness/commands.h"
+#include "qemu/caps.h"
 #include "qemu/netns.h"
 #include "qemu/rsc-stats.h"
 #include "qemu/vm.h"
@@ -114,10 +115,22 @@ static gboolean on_hold_over(gpointer user_data)
 static gboolean start(Smoke *smoke, GError **error)
 {
     g_autoptr(RigVmConfig) config = rig_vm_config_new();
+    const RigQemuCaps *caps;
     int tap_fd = -1;
 
-    if (!rig_vm_check_qemu(smoke->qemu, error)) {
+    caps = rig_qemu_caps_probe(smoke->qemu, error);
+    if (caps == NULL) {
         return FALSE;
+    }
+    if (!caps->has[RIG_QEMU_CAP_ACCEL_QTEST]) {
+        /* Smoke needs no virtual clock: a halted vCPU keeps firmware off
+         * the device just as well. */
+        progress("QEMU %s has no qtest accelerator (-accel qtest): using "
+                 "TCG with a vCPU halted at reset",
+                 caps->version);
+        g_free(config->accel);
+        config->accel = g_strdup("tcg");
+        config->halt_firmware = TRUE;
     }
     progress("creating a network namespace with tap %s", SMOKE_TAP);
     smoke->netns = rig_netns_new(error);

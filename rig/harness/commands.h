@@ -30,4 +30,16 @@ typedef struct {
  */
 int rig_cmd_smoke(int argc, char **argv);
 
+/**
+ * rig_cmd_caps:
+ * @argc: argument count, argv[0] being "caps"
+ * @argv: (transfer none): the arguments
+ *
+ * `rig caps`: probes a QEMU binary (rig/qemu/caps.h) and prints what it can
+ * do for the rig, as a table or --json.
+ *
+ * Returns: RIG_EXIT_OK or RIG_EXIT_CANNOT_RUN.
+ */
+int rig_cmd_caps(int argc, char **argv);
+
 #endif /* RIG_HARNESS_COMMANDS_H */

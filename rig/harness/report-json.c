@@ -36,6 +36,17 @@ static void add_bool(JsonBuilder *b, const char *key, gboolean value)
     json_builder_add_boolean_value(b, value);
 }
 
+/* A copy of @value, or null. */
+static void add_node(JsonBuilder *b, const char *key, JsonNode *value)
+{
+    json_builder_set_member_name(b, key);
+    if (value) {
+        json_builder_add_value(b, json_node_copy(value));
+    } else {
+        json_builder_add_null_value(b);
+    }
+}
+
 static void add_frame(JsonBuilder *b, const CheckFrame *f)
 {
     json_builder_begin_object(b);
@@ -205,6 +216,7 @@ JsonNode *report_to_json(const Report *report)
     add_string(b, "path", report->qemu_path);
     add_string(b, "version", report->qemu_version);
     add_string(b, "patch_series_hash", report->qemu_series_hash);
+    add_node(b, "capabilities", report->qemu_capabilities);
     json_builder_end_object(b);
 
     json_builder_set_member_name(b, "profiles");
@@ -217,6 +229,8 @@ JsonNode *report_to_json(const Report *report)
         add_string(b, "path", p->path);
         add_string(b, "sha256", p->sha256);
         add_string(b, "clock", profile_clock_name(p->clock));
+        add_string(b, "clock_fallback", p->clock_fallback);
+        add_node(b, "qemu_capabilities", p->qemu_capabilities);
         add_int(b, "rsc_interval_us", p->rsc_interval_us);
         add_string(b, "guest_features", p->guest_features);
         json_builder_end_object(b);

@@ -14,6 +14,8 @@ static void report_profile_free(gpointer data)
     g_free(p->path);
     g_free(p->sha256);
     g_free(p->guest_features);
+    g_free(p->clock_fallback);
+    g_clear_pointer(&p->qemu_capabilities, json_node_unref);
     g_free(p);
 }
 
@@ -51,6 +53,7 @@ void report_free(Report *report)
     g_free(report->qemu_path);
     g_free(report->qemu_version);
     g_free(report->qemu_series_hash);
+    g_clear_pointer(&report->qemu_capabilities, json_node_unref);
     g_free(report->error);
     g_ptr_array_unref(report->profiles);
     g_ptr_array_unref(report->scenarios);

@@ -31,9 +31,12 @@ typedef struct {
     char *name;
     char *path;
     char *sha256;
-    ProfileClock clock;
+    ProfileClock clock;   /* the clock it ran on */
+    char *clock_fallback; /* why that is not the profile's, else NULL */
     guint rsc_interval_us;
     char *guest_features;
+    JsonNode *qemu_capabilities; /* rig_qemu_caps_to_json(), NULL if the
+                                  * QEMU was never probed */
 } ReportProfile;
 
 typedef struct {
@@ -52,6 +55,7 @@ typedef struct {
     char *qemu_path;
     char *qemu_version;     /* NULL when unknown */
     char *qemu_series_hash; /* NULL for a QEMU not built by ci/build-qemu */
+    JsonNode *qemu_capabilities; /* the probe of qemu_path, or NULL */
     gint64 started_unix_us;
     double duration_s;
     char *error;          /* run-level error (exit 2), NULL otherwise */

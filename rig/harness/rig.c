@@ -21,6 +21,8 @@ static const RigCommand COMMANDS[] = {
      run_command_main},
     {"session", "HCK studio sessions: up, status, stats, set-interval, down",
      session_cli_main},
+    {"caps", "show what a QEMU binary can do for the rig (probe)",
+     rig_cmd_caps},
 };
 
 static void print_usage(FILE *out)

@@ -30,6 +30,7 @@ void run_env_free(RunEnv *env)
     g_clear_pointer(&env->qtest, rig_qtest_free);
     g_clear_pointer(&env->vm, rig_vm_free);
     g_clear_pointer(&env->netns, rig_netns_free);
+    g_free(env->clock_fallback);
     g_free(env);
 }
 
@@ -129,7 +130,7 @@ static gboolean start_vm(RunEnv *env, const char *qemu, GError **error)
     config->qemu = g_strdup(qemu);
     config->qtest = TRUE;
     g_free(config->accel);
-    if (p->clock != PROFILE_CLOCK_FREE) {
+    if (env->clock != PROFILE_CLOCK_FREE) {
         /* No vCPU; the guest (or its clock thread) steps the virtual
          * clock. */
         config->accel = g_strdup("qtest");
@@ -212,7 +213,7 @@ static gboolean start_guest(RunEnv *env, GError **error)
 
     rig_guest_net_config_init(&cfg);
     cfg.profile = p->guest_features;
-    cfg.clock = guest_clock(p->clock);
+    cfg.clock = guest_clock(env->clock);
     cfg.rx_queue_size = p->queue_size;
     cfg.rx_buffers = p->rx_buffers;
     cfg.keep_data = TRUE;
@@ -235,6 +236,62 @@ static gboolean start_guest(RunEnv *env, GError **error)
             (!offloads || (offloads & RIG_BIT(RIG_VIRTIO_NET_F_GUEST_TSO6)));
     }
     rig_guest_net_get_mac(env->guest, env->guest_mac);
+    return TRUE;
+}
+
+/*
+ * Probes the QEMU (once per binary) and decides what this profile can run
+ * on it; the probe and the decision go into the report.
+ */
+static gboolean choose_capabilities(RunEnv *env, const char *qemu,
+                                    Report *report, GError **error)
+{
+    ReportProfile *rp = report->profiles->len
+                            ? g_ptr_array_index(report->profiles,
+                                                report->profiles->len - 1)
+                            : NULL;
+    g_autofree char *no_rsc = NULL;
+
+    env->caps = rig_qemu_caps_probe(qemu, error);
+    if (!env->caps) {
+        return FALSE;
+    }
+    if (!report->qemu_capabilities) {
+        report->qemu_capabilities = rig_qemu_caps_to_json(env->caps);
+    }
+    no_rsc = rig_qemu_caps_missing(env->caps, RIG_QEMU_CAP_RSC_EXT);
+    if (no_rsc) {
+        g_set_error(error, RUN_ERROR, RUN_ERROR_FAILED,
+                    "nothing to certify: RSC %s; use a QEMU with RSC "
+                    "(2.12 or later), e.g. the rig's own build",
+                    no_rsc);
+        return FALSE;
+    }
+    env->clock = env->profile->clock;
+    if (env->clock != PROFILE_CLOCK_FREE) {
+        /* qtest and realtime both step QEMU's virtual clock. */
+        env->clock_fallback =
+            rig_qemu_caps_missing(env->caps, RIG_QEMU_CAP_ACCEL_QTEST);
+    }
+    if (env->clock_fallback) {
+        env->clock = PROFILE_CLOCK_FREE;
+        printf("profile %s: clock = %s %s: running on clock = free (QEMU's "
+               "own clocks, vCPU halted at reset) instead%s; to run it as "
+               "written, use a QEMU with the qtest accelerator, e.g. the "
+               "rig's own build (ci/build-qemu --print-binary)\n",
+               env->profile->name, profile_clock_name(env->profile->clock),
+               env->clock_fallback,
+               env->profile->clock == PROFILE_CLOCK_QTEST
+                   ? ", with the checks that need the deterministic clock "
+                     "skipped"
+                   : "");
+        fflush(stdout);
+    }
+    if (rp) {
+        rp->clock = env->clock;
+        rp->clock_fallback = g_strdup(env->clock_fallback);
+        rp->qemu_capabilities = rig_qemu_caps_to_json(env->caps);
+    }
     return TRUE;
 }
 
@@ -268,6 +325,9 @@ RunEnv *run_env_start(const Profile *profile, const RunOptions *options,
     if (!report->qemu_path) {
         report->qemu_path = g_strdup(qemu);
         record_qemu_build(report, qemu);
+    }
+    if (!choose_capabilities(env, qemu, report, error)) {
+        return NULL;
     }
     env->netns = rig_netns_new(error);
     if (!env->netns || !start_vm(env, qemu, error) ||

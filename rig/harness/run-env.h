@@ -6,6 +6,7 @@
 
 #include "guest/guest-net.h"
 #include "harness/run.h"
+#include "qemu/caps.h"
 #include "qemu/netns.h"
 #include "qemu/rsc-stats.h"
 #include "qemu/vm.h"
@@ -23,6 +24,12 @@ struct RunEnv {
     gboolean rsc_ipv4; /* negotiated: what the oracle is configured with */
     gboolean rsc_ipv6;
     gboolean mrg_rxbuf;
+    const RigQemuCaps *caps; /* what the QEMU can do (probed once) */
+    /* The clock scenarios run on: the profile's, or realtime when clock =
+     * qtest but the QEMU has no qtest accelerator (clock_fallback then
+     * says so, naming the capability). */
+    ProfileClock clock;
+    char *clock_fallback;
 };
 
 /**

@@ -523,7 +523,7 @@ static gboolean run_realtime(ScenarioRun *r, TrafgenPattern *pattern,
 static void collect_guest(ScenarioRun *r)
 {
     GPtrArray *frames = rig_guest_net_get_frames(r->env->guest);
-    gboolean realtime = r->env->profile->clock != PROFILE_CLOCK_QTEST;
+    gboolean realtime = r->env->clock != PROFILE_CLOCK_QTEST;
 
     for (guint i = r->guest_from; i < frames->len; i++) {
         const RigGuestFrame *f = g_ptr_array_index(frames, i);
@@ -619,7 +619,7 @@ static gboolean write_pcaps(ScenarioRun *r, gint64 wall0_ns, GError **error)
     g_autoptr(GArray) recv_t = g_array_new(FALSE, FALSE, sizeof(gint64));
     g_autofree char *sent_path = NULL;
     g_autofree char *recv_path = NULL;
-    gboolean realtime = r->env->profile->clock != PROFILE_CLOCK_QTEST;
+    gboolean realtime = r->env->clock != PROFILE_CLOCK_QTEST;
     gint64 t0;
 
     if (!dir) {
@@ -670,7 +670,7 @@ static void scenario_start(ScenarioRun *r, guint index)
                            "QEMU): device counters unavailable")
                 : g_strdup_printf("rsc-stats unreadable: %s", local->message);
     }
-    if (env->profile->clock == PROFILE_CLOCK_QTEST) {
+    if (env->clock == PROFILE_CLOCK_QTEST) {
         for (guint m = 0; m < 2; m++) {
             RscOracleConfig cfg = {
                 .mode = m == 0 ? RSC_MODE_QEMU : RSC_MODE_SPEC,
@@ -685,6 +685,53 @@ static void scenario_start(ScenarioRun *r, guint index)
                                (guint64)rig_guest_net_get_vclock(env->guest));
         }
     }
+}
+
+/*
+ * Marks the checks this QEMU can not support (rig/qemu/caps.h) so that
+ * they are skipped, naming the capability.  Returns FALSE when the
+ * scenario can not run at all.
+ */
+static gboolean mark_unavailable(RunEnv *env, const ProfileScenario *sc,
+                                 CheckScenario *cs)
+{
+    /* Expectations that count on where the drain timer fires. */
+    static const char *const coalescing_timing[] = {
+        "frame-count",     "coalesced-count",   "coalescing-ratio",
+        "coalesced-share", "coalescing-window", "device-counters",
+    };
+    gboolean rsc = sc->family == PROFILE_FAMILY_IPV6 ? env->rsc_ipv6
+                                                     : env->rsc_ipv4;
+    g_autofree char *no_stats =
+        rig_qemu_caps_missing(env->caps, RIG_QEMU_CAP_RSC_STATS);
+    g_autofree char *why = NULL;
+
+    if (no_stats) {
+        check_scenario_set_unavailable(cs, "device-counters", no_stats);
+    }
+    if (!env->clock_fallback ||
+        env->profile->clock != PROFILE_CLOCK_QTEST) {
+        return TRUE;
+    }
+    if (sc->rx_ring == PROFILE_RX_FULL_AT_DRAIN) {
+        why = g_strdup_printf("rx_ring = full-at-drain fills the RX ring "
+                              "exactly when the drain timer fires, which "
+                              "takes the deterministic clock: clock = qtest "
+                              "%s",
+                              env->clock_fallback);
+        check_scenario_set_unavailable(cs, NULL, why);
+        return FALSE;
+    }
+    why = g_strdup_printf("depends on the deterministic clock: clock = "
+                          "qtest %s",
+                          env->clock_fallback);
+    check_scenario_set_unavailable(cs, "oracle-qemu", why);
+    check_scenario_set_unavailable(cs, "oracle-spec", why);
+    /* Without RSC nothing is coalesced, whatever the timing. */
+    for (gsize i = 0; rsc && i < G_N_ELEMENTS(coalescing_timing); i++) {
+        check_scenario_set_unavailable(cs, coalescing_timing[i], why);
+    }
+    return TRUE;
 }
 
 gboolean run_scenario(RunEnv *env, guint index, const ProfileScenario *scenario,
@@ -705,14 +752,21 @@ gboolean run_scenario(RunEnv *env, guint index, const ProfileScenario *scenario,
     }
     rs->views = check_scenario_new(scenario);
     r.cs = rs->views;
-    r.cs->clock = p->clock;
+    r.cs->clock = env->clock;
     r.cs->rsc_interval_ns = (guint64)p->rsc_interval_us * 1000;
     r.cs->timing_slack_ns = (guint64)p->timing_slack_us * 1000;
     r.cs->window_tolerance = p->window_tolerance;
     r.cs->spec_must_pass = p->spec_must_pass;
     r.cs->rsc_enabled = env->rsc_ipv4 || env->rsc_ipv6;
+    if (!mark_unavailable(env, scenario, r.cs)) {
+        /* Nothing of it can run on this QEMU: every check says why. */
+        g_autoptr(GPtrArray) checks = check_run_all(r.cs);
+
+        g_ptr_array_extend_and_steal(rs->checks, g_steal_pointer(&checks));
+        return TRUE;
+    }
     scenario_start(&r, index);
-    if (p->clock == PROFILE_CLOCK_QTEST) {
+    if (env->clock == PROFILE_CLOCK_QTEST) {
         ok = run_deterministic(&r, pattern, error);
     } else {
         ok = run_realtime(&r, pattern, error);

@@ -135,3 +135,55 @@ gboolean rig_qmp_read_rsc_interval(RigQmp *qmp, const char *device_id,
     *ret_interval_ns = (guint64)json_node_get_int(value);
     return TRUE;
 }
+
+gboolean rig_qmp_set_rsc_interval(RigQmp *qmp, const char *device_id,
+                                  guint64 interval_ns, GError **error)
+{
+    g_autofree char *path = rig_qmp_find_device_property(
+        qmp, device_id, RIG_RSC_INTERVAL_PROPERTY, error);
+    g_autoptr(JsonNode) arguments = json_node_new(JSON_NODE_OBJECT);
+    g_autoptr(JsonNode) reply = NULL;
+    g_autoptr(GError) local_error = NULL;
+    JsonObject *object = json_object_new();
+    guint64 now = 0;
+
+    json_node_take_object(arguments, object);
+    if (path == NULL) {
+        return FALSE;
+    }
+    if (interval_ns > G_MAXUINT32) {
+        g_set_error(error, RIG_QMP_ERROR, RIG_QMP_ERROR_NOT_SUPPORTED,
+                    "rsc_interval %" G_GUINT64_FORMAT
+                    " ns does not fit QEMU's 32-bit property",
+                    interval_ns);
+        return FALSE;
+    }
+    json_object_set_string_member(object, "path", path);
+    json_object_set_string_member(object, "property",
+                                  RIG_RSC_INTERVAL_PROPERTY);
+    json_object_set_int_member(object, "value", (gint64)interval_ns);
+    reply = rig_qmp_execute(qmp, "qom-set", arguments, &local_error);
+    if (reply == NULL) {
+        /* Transport failures are not an answer from QEMU. */
+        if (local_error->domain != RIG_QMP_ERROR ||
+            local_error->code < RIG_QMP_ERROR_GENERIC_ERROR) {
+            g_propagate_error(error, g_steal_pointer(&local_error));
+            return FALSE;
+        }
+        g_set_error(error, RIG_QMP_ERROR, RIG_QMP_ERROR_NOT_SUPPORTED,
+                    "QEMU refused to change %s.%s on a running VM: %s", path,
+                    RIG_RSC_INTERVAL_PROPERTY, local_error->message);
+        return FALSE;
+    }
+    if (!rig_qmp_read_rsc_interval(qmp, device_id, &now, error)) {
+        return FALSE;
+    }
+    if (now != interval_ns) {
+        g_set_error(error, RIG_QMP_ERROR, RIG_QMP_ERROR_NOT_SUPPORTED,
+                    "qom-set %s.%s %" G_GUINT64_FORMAT
+                    " was accepted but it reads %" G_GUINT64_FORMAT,
+                    path, RIG_RSC_INTERVAL_PROPERTY, interval_ns, now);
+        return FALSE;
+    }
+    return TRUE;
+}

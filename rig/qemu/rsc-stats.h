@@ -78,6 +78,23 @@ gboolean rig_qmp_read_rsc_stats(RigQmp *qmp, const char *device_id,
 gboolean rig_qmp_read_rsc_interval(RigQmp *qmp, const char *device_id,
                                    guint64 *ret_interval_ns, GError **error);
 
+/**
+ * rig_qmp_set_rsc_interval:
+ * @qmp: a client after rig_qmp_handshake()
+ * @device_id: the virtio-net-pci id=
+ * @interval_ns: the new drain-timer period in ns
+ * @error: return location; RIG_QMP_ERROR_NOT_SUPPORTED when the device has
+ *   no rsc_interval or QEMU refuses to change it on a running VM (stock
+ *   QEMU: "... after it was realized", quoted), or when the value read back
+ *   differs
+ *
+ * qom-set, then qom-get to confirm that the device took the value.
+ *
+ * Returns: TRUE when rsc_interval now reads @interval_ns.
+ */
+gboolean rig_qmp_set_rsc_interval(RigQmp *qmp, const char *device_id,
+                                  guint64 interval_ns, GError **error);
+
 G_END_DECLS
 
 #endif /* RIG_QEMU_RSC_STATS_H */

@@ -707,6 +707,50 @@ static void test_views_unavailable(void **state)
     expect_status(r, "payload-conserved", CHECK_SKIP, "guest did not attach");
 }
 
+/* A check the QEMU can not support is skipped even when it would fail, and
+ * a known failure does not turn the skip into xfail. */
+static void test_capability_unavailable(void **state)
+{
+    Fixture *fx = *state;
+    g_autoptr(GPtrArray) r = NULL;
+    char *known[] = {(char *)"coalesced-count", NULL};
+
+    fx->sc.known_failures = known;
+    fx->sc.known_failure_reason = (char *)"patch 0003";
+    fx->sc.expect_frames = 1;
+    fx->sc.expect_coalesced_frames = 2;
+    send_four(fx);
+    add_recv(fx, fx->flow_a, 1000, 3 * SEG, 3);
+    add_recv(fx, fx->flow_a, 1000 + 3 * SEG, SEG, 1);
+    check_scenario_set_unavailable(fx->cs, "frame-count", "needs accel-qtest");
+    check_scenario_set_unavailable(fx->cs, "coalesced-count", "first");
+    check_scenario_set_unavailable(fx->cs, "coalesced-count",
+                                   "needs accel-qtest, really");
+    r = check_run_all(fx->cs);
+    expect_status(r, "frame-count", CHECK_SKIP, "not evaluated");
+    expect_status(r, "frame-count", CHECK_SKIP, "needs accel-qtest");
+    expect_status(r, "coalesced-count", CHECK_SKIP, "needs accel-qtest, really");
+    expect_status(r, "payload-conserved", CHECK_PASS, NULL);
+    fx->sc.known_failures = NULL;
+}
+
+static void test_capability_unavailable_everything(void **state)
+{
+    Fixture *fx = *state;
+    g_autoptr(GPtrArray) r = NULL;
+
+    send_four(fx);
+    check_scenario_set_unavailable(fx->cs, NULL, "needs accel-qtest");
+    r = check_run_all(fx->cs);
+    assert_true(r->len >= 6);
+    for (guint i = 0; i < r->len; i++) {
+        const CheckResult *c = g_ptr_array_index(r, i);
+
+        assert_int_equal(c->status, CHECK_SKIP);
+        assert_string_equal(c->detail, "needs accel-qtest");
+    }
+}
+
 static void test_status_helpers(void **state)
 {
     assert_true(check_status_fails_verdict(CHECK_FAIL));
@@ -756,6 +800,8 @@ int main(void)
         T(test_oracle_unavailable),
         T(test_known_failures),
         T(test_views_unavailable),
+        T(test_capability_unavailable),
+        T(test_capability_unavailable_everything),
         T(test_status_helpers),
     };
 

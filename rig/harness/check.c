@@ -159,9 +159,10 @@ static void apply_unavailable(const CheckScenario *cs, CheckResult *r)
     if (!cs->unavailable) {
         return;
     }
-    why = g_hash_table_lookup(cs->unavailable, r->name);
+    /* A scenario that could not run at all says so on every check. */
+    why = g_hash_table_lookup(cs->unavailable, "*");
     if (!why) {
-        why = g_hash_table_lookup(cs->unavailable, "*");
+        why = g_hash_table_lookup(cs->unavailable, r->name);
     }
     if (!why) {
         return;

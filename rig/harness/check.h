@@ -215,6 +215,7 @@ guint check_scenario_add_flow(CheckScenario *cs, const char *name,
  *
  * check_run_all() then reports the check as skipped with @reason, whatever
  * the views say: a QEMU that lacks a capability is never failed for it.
+ * The reason given for every check (NULL) wins over a check's own.
  */
 void check_scenario_set_unavailable(CheckScenario *cs, const char *check_name,
                                     const char *reason);

@@ -74,7 +74,8 @@ def validate_report(doc, complete=True):
         doc["verdict"]]
     assert doc["complete"] is complete
     assert isinstance(doc["duration_s"], (int, float))
-    assert set(doc["qemu"]) == {"path", "version", "patch_series_hash"}
+    assert set(doc["qemu"]) == {"path", "version", "patch_series_hash",
+                                "capabilities"}
     for p in doc["profiles"]:
         assert len(p["sha256"]) == 64
         assert p["clock"] in {"realtime", "qtest", "free"}

@@ -740,6 +740,7 @@ static void test_capability_unavailable_everything(void **state)
     g_autoptr(GPtrArray) r = NULL;
 
     send_four(fx);
+    check_scenario_set_unavailable(fx->cs, "device-counters", "needs rsc-stats");
     check_scenario_set_unavailable(fx->cs, NULL, "needs accel-qtest");
     r = check_run_all(fx->cs);
     assert_true(r->len >= 6);

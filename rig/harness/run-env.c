@@ -246,10 +246,10 @@ static gboolean start_guest(RunEnv *env, GError **error)
 static gboolean choose_capabilities(RunEnv *env, const char *qemu,
                                     Report *report, GError **error)
 {
-    ReportProfile *rp = report->profiles->len
-                            ? g_ptr_array_index(report->profiles,
-                                                report->profiles->len - 1)
-                            : NULL;
+    ReportProfile *rp =
+        report->profiles->len
+            ? g_ptr_array_index(report->profiles, report->profiles->len - 1)
+            : NULL;
     g_autofree char *no_rsc = NULL;
 
     env->caps = rig_qemu_caps_probe(qemu, error);

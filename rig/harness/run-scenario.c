@@ -700,8 +700,8 @@ static gboolean mark_unavailable(RunEnv *env, const ProfileScenario *sc,
         "frame-count",     "coalesced-count",   "coalescing-ratio",
         "coalesced-share", "coalescing-window", "device-counters",
     };
-    gboolean rsc = sc->family == PROFILE_FAMILY_IPV6 ? env->rsc_ipv6
-                                                     : env->rsc_ipv4;
+    gboolean rsc =
+        sc->family == PROFILE_FAMILY_IPV6 ? env->rsc_ipv6 : env->rsc_ipv4;
     g_autofree char *no_stats =
         rig_qemu_caps_missing(env->caps, RIG_QEMU_CAP_RSC_STATS);
     g_autofree char *why = NULL;
@@ -709,8 +709,7 @@ static gboolean mark_unavailable(RunEnv *env, const ProfileScenario *sc,
     if (no_stats) {
         check_scenario_set_unavailable(cs, "device-counters", no_stats);
     }
-    if (!env->clock_fallback ||
-        env->profile->clock != PROFILE_CLOCK_QTEST) {
+    if (!env->clock_fallback || env->profile->clock != PROFILE_CLOCK_QTEST) {
         return TRUE;
     }
     if (sc->rx_ring == PROFILE_RX_FULL_AT_DRAIN) {

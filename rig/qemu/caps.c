@@ -25,9 +25,8 @@ static const struct {
 } CAPS[RIG_QEMU_N_CAPS] = {
     [RIG_QEMU_CAP_ACCEL_QTEST] = {"accel-qtest",
                                   "the qtest accelerator, -accel qtest"},
-    [RIG_QEMU_CAP_RSC_EXT] = {"rsc-ext",
-                              "RSC in virtio-net, the guest_rsc_ext "
-                              "property"},
+    [RIG_QEMU_CAP_RSC_EXT] = {"rsc-ext", "RSC in virtio-net, the guest_rsc_ext "
+                                         "property"},
     [RIG_QEMU_CAP_RSC_STATS] = {"rsc-stats",
                                 "QEMU's RSC counters over QMP, the "
                                 "rsc-stats property"},
@@ -70,9 +69,9 @@ gboolean rig_qemu_caps_parse_accels(JsonNode *types)
             continue;
         }
         o = json_node_get_object(e);
-        if (g_strcmp0(json_object_get_string_member_with_default(o, "name",
-                                                                 NULL),
-                      "qtest-accel") == 0) {
+        if (g_strcmp0(
+                json_object_get_string_member_with_default(o, "name", NULL),
+                "qtest-accel") == 0) {
             return TRUE;
         }
     }
@@ -135,8 +134,8 @@ char *rig_qemu_caps_parse_version(JsonNode *version, char **ret_package)
         }
         v[i] = json_node_get_int(n);
     }
-    *ret_package = g_strdup(
-        json_object_get_string_member_with_default(o, "package", ""));
+    *ret_package =
+        g_strdup(json_object_get_string_member_with_default(o, "package", ""));
     return g_strdup_printf("%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT
                            ".%" G_GINT64_FORMAT,
                            v[0], v[1], v[2]);
@@ -171,8 +170,8 @@ static gboolean has_device_property(RigQmp *qmp, const char *property,
                                     GError **error)
 {
     g_autoptr(GError) local_error = NULL;
-    g_autofree char *path = rig_qmp_find_device_property(qmp, PROBE_NIC_ID,
-                                                         property, &local_error);
+    g_autofree char *path =
+        rig_qmp_find_device_property(qmp, PROBE_NIC_ID, property, &local_error);
 
     if (path != NULL) {
         return TRUE;
@@ -212,8 +211,8 @@ static gboolean ask(RigQmp *qmp, RigQemuCaps *caps, GError **error)
     caps->has[RIG_QEMU_CAP_RSC_EXT] =
         has_device_property(qmp, "guest_rsc_ext", &local_error);
     if (local_error == NULL) {
-        caps->has[RIG_QEMU_CAP_RSC_STATS] = has_device_property(
-            qmp, RIG_RSC_STATS_PROPERTY, &local_error);
+        caps->has[RIG_QEMU_CAP_RSC_STATS] =
+            has_device_property(qmp, RIG_RSC_STATS_PROPERTY, &local_error);
     }
     if (local_error != NULL) {
         g_propagate_error(error, g_steal_pointer(&local_error));
@@ -245,7 +244,12 @@ static RigQemuCaps *probe(const char *qemu, GError **error)
     gint64 start = g_get_monotonic_time();
     const char *const args[] = {
         /* QEMU falls back to the next -accel when one is unknown. */
-        "-accel", "qtest", "-accel", "tcg", "-S", "-device",
+        "-accel",
+        "qtest",
+        "-accel",
+        "tcg",
+        "-S",
+        "-device",
         "virtio-net-pci,id=" PROBE_NIC_ID ",romfile=",
     };
 
@@ -331,8 +335,8 @@ char *rig_qemu_caps_missing(const RigQemuCaps *caps, RigQemuCap cap)
         return NULL;
     }
     return g_strdup_printf("needs %s (%s), which QEMU %s (%s) lacks",
-                           CAPS[cap].name, CAPS[cap].description,
-                           caps->version, caps->qemu);
+                           CAPS[cap].name, CAPS[cap].description, caps->version,
+                           caps->qemu);
 }
 
 JsonNode *rig_qemu_caps_to_json(const RigQemuCaps *caps)

@@ -45,11 +45,11 @@ typedef enum {
 } RigQemuCap;
 
 typedef struct {
-    char *qemu;        /* the path as given */
-    char *version;     /* "7.2.22" (query-version) */
-    char *package;     /* "Debian 1:7.2+dfsg-7+deb12u18+b3"; "" if none */
+    char *qemu;    /* the path as given */
+    char *version; /* "7.2.22" (query-version) */
+    char *package; /* "Debian 1:7.2+dfsg-7+deb12u18+b3"; "" if none */
     gboolean has[RIG_QEMU_N_CAPS];
-    char **trace_events; /* the virtio_net_rsc_* events, NULL-terminated */
+    char **trace_events;   /* the virtio_net_rsc_* events, NULL-terminated */
     char *interval_detail; /* why rsc-interval-writable is missing, or NULL */
     double probe_s;        /* how long the probe took */
 } RigQemuCaps;

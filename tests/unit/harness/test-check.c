@@ -729,7 +729,8 @@ static void test_capability_unavailable(void **state)
     r = check_run_all(fx->cs);
     expect_status(r, "frame-count", CHECK_SKIP, "not evaluated");
     expect_status(r, "frame-count", CHECK_SKIP, "needs accel-qtest");
-    expect_status(r, "coalesced-count", CHECK_SKIP, "needs accel-qtest, really");
+    expect_status(r, "coalesced-count", CHECK_SKIP,
+                  "needs accel-qtest, really");
     expect_status(r, "payload-conserved", CHECK_PASS, NULL);
     fx->sc.known_failures = NULL;
 }
@@ -740,7 +741,8 @@ static void test_capability_unavailable_everything(void **state)
     g_autoptr(GPtrArray) r = NULL;
 
     send_four(fx);
-    check_scenario_set_unavailable(fx->cs, "device-counters", "needs rsc-stats");
+    check_scenario_set_unavailable(fx->cs, "device-counters",
+                                   "needs rsc-stats");
     check_scenario_set_unavailable(fx->cs, NULL, "needs accel-qtest");
     r = check_run_all(fx->cs);
     assert_true(r->len >= 6);

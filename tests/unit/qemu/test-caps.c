@@ -25,10 +25,10 @@ static JsonNode *parse(const char *text)
 static void test_accels(void **state)
 {
     /* Debian 12's 7.2 and the rig's 10.0 build, as they answer. */
-    g_autoptr(JsonNode) debian = parse(
-        "[{\"name\": \"tcg-accel\", \"parent\": \"accel\"}, {\"name\": "
-        "\"kvm-accel\", \"parent\": \"accel\"}, {\"name\": \"accel\", "
-        "\"parent\": \"object\"}]");
+    g_autoptr(JsonNode) debian =
+        parse("[{\"name\": \"tcg-accel\", \"parent\": \"accel\"}, {\"name\": "
+              "\"kvm-accel\", \"parent\": \"accel\"}, {\"name\": \"accel\", "
+              "\"parent\": \"object\"}]");
     g_autoptr(JsonNode) rig = parse("[{\"name\": \"qtest-accel\", \"parent\": "
                                     "\"accel\"}, {\"name\": \"tcg-accel\"}]");
     g_autoptr(JsonNode) odd = parse("[1, \"qtest-accel\", {\"name\": 3}]");
@@ -94,7 +94,7 @@ static void test_version(void **state)
 static void test_names_are_stable(void **state)
 {
     static const char *const expected[RIG_QEMU_N_CAPS] = {
-        "accel-qtest", "rsc-ext", "rsc-stats", "rsc-trace",
+        "accel-qtest",           "rsc-ext", "rsc-stats", "rsc-trace",
         "rsc-interval-writable",
     };
 
@@ -116,13 +116,13 @@ static void test_missing_and_json(void **state)
         .qemu = qemu,
         .version = version,
         .package = package,
-        .has = {[RIG_QEMU_CAP_RSC_EXT] = TRUE,
-                [RIG_QEMU_CAP_RSC_TRACE] = TRUE},
+        .has = {[RIG_QEMU_CAP_RSC_EXT] = TRUE, [RIG_QEMU_CAP_RSC_TRACE] = TRUE},
         .trace_events = events,
         .interval_detail = detail,
         .probe_s = 0.25,
     };
-    g_autofree char *why = rig_qemu_caps_missing(&caps, RIG_QEMU_CAP_ACCEL_QTEST);
+    g_autofree char *why =
+        rig_qemu_caps_missing(&caps, RIG_QEMU_CAP_ACCEL_QTEST);
     g_autofree char *none = rig_qemu_caps_missing(&caps, RIG_QEMU_CAP_RSC_EXT);
     g_autoptr(JsonNode) node = rig_qemu_caps_to_json(&caps);
     JsonObject *o = json_node_get_object(node);
@@ -143,10 +143,9 @@ static void test_missing_and_json(void **state)
                         "accel-qtest");
     assert_string_equal(json_array_get_string_element(missing, 2),
                         "rsc-interval-writable");
-    assert_string_equal(
-        json_array_get_string_element(
-            json_object_get_array_member(o, "trace_events"), 0),
-        "virtio_net_rsc_cached");
+    assert_string_equal(json_array_get_string_element(
+                            json_object_get_array_member(o, "trace_events"), 0),
+                        "virtio_net_rsc_cached");
     assert_string_equal(json_object_get_string_member(o, "rsc_interval_detail"),
                         "refused");
 }

@@ -12,6 +12,7 @@
 #include <glib-unix.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -265,9 +266,20 @@ char **rig_vm_config_build_argv(const RigVmConfig *config, const char *qmp_path,
     return (char **)g_ptr_array_free(g_steal_pointer(&argv), FALSE);
 }
 
-/* Between fork and exec: async-signal-safe calls only. */
+/*
+ * Between fork and exec: async-signal-safe calls only.  @user_data is a
+ * page shared with the parent (MAP_SHARED survives fork): the child puts
+ * its pid there.  GSubprocess forgets the pid once GLib's worker thread
+ * has reaped the child (g_subprocess_get_identifier() returns NULL), which
+ * a QEMU that exits at once (a wrong --qemu, /bin/true) does before the
+ * spawning thread can ask; this value is there before exec, and so before
+ * g_subprocess_launcher_spawnv() returns.
+ */
 static void child_setup(gpointer user_data)
 {
+    volatile pid_t *shared_pid = user_data;
+
+    *shared_pid = getpid();
     /* Own process group: a terminal's SIGINT goes to the rig only. */
     setpgid(0, 0);
     /* QEMU must not outlive the rig (thread that spawned it). */
@@ -467,6 +479,7 @@ static gboolean spawn_and_connect(RigVm *vm, const RigVmConfig *config,
     int qtest_listen = -1;
     int qmp_fd = -1;
     gboolean ok = FALSE;
+    volatile pid_t *shared_pid = MAP_FAILED;
 
     if (!rig_vm_check_qemu(qemu, error)) {
         return FALSE;
@@ -505,7 +518,16 @@ static gboolean spawn_and_connect(RigVm *vm, const RigVmConfig *config,
     launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_MERGE);
     g_subprocess_launcher_set_stdin_file_path(launcher, "/dev/null");
     g_subprocess_launcher_set_stdout_file_path(launcher, vm->log_path);
-    g_subprocess_launcher_set_child_setup(launcher, child_setup, NULL, NULL);
+    shared_pid = mmap(NULL, sizeof(*shared_pid), PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared_pid == MAP_FAILED) {
+        g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_FAILED,
+                    "cannot map a page for QEMU's pid: %s", g_strerror(errno));
+        goto out;
+    }
+    *shared_pid = 0;
+    g_subprocess_launcher_set_child_setup(launcher, child_setup,
+                                          (gpointer)shared_pid, NULL);
     for (guint i = 0; i + 1 < fds->len; i += 2) {
         int copy = fcntl(g_array_index(fds, int, i), F_DUPFD_CLOEXEC, 3);
         if (copy < 0) {
@@ -526,8 +548,7 @@ static gboolean spawn_and_connect(RigVm *vm, const RigVmConfig *config,
                     qemu, local_error->message);
         goto out;
     }
-    vm->pid = (GPid)g_ascii_strtoll(g_subprocess_get_identifier(vm->process),
-                                    NULL, 10);
+    vm->pid = (GPid)*shared_pid;
     g_main_context_push_thread_default(vm->context);
     g_subprocess_wait_async(vm->process, NULL, on_process_exited, vm);
     g_main_context_pop_thread_default(vm->context);
@@ -557,6 +578,9 @@ out:
     if (qtest_listen >= 0) {
         close(qtest_listen);
         unlink(qtest_path);
+    }
+    if (shared_pid != MAP_FAILED) {
+        munmap((void *)shared_pid, sizeof(*shared_pid));
     }
     if (!ok) {
         explain_failure(vm, error);

@@ -198,3 +198,18 @@ def test_empty_pattern_knob_is_an_error(rig, trafgen, qemu_binary, tmp_path):
                  text])
         assert r.returncode == 2, (text, r.stderr)
         assert "empty knob after ':'" in r.stderr
+
+
+# --- item 6: the launcher read the pid after GLib may have reaped it --------
+
+def test_qemu_exiting_at_once_is_reported(rig, build_dir, tmp_path):
+    """rig run and rig-guest with --qemu /bin/true: each start fails
+    cleanly (exit 2, "exited"), never a crash (3 % of starts before)."""
+    guest = rig_binary(build_dir, "rig/guest/rig-guest")
+    for i in range(25):
+        r = run([rig, "run", "--qemu", "/bin/true", QUICK], timeout=30)
+        assert r.returncode == 2, (i, r.returncode, r.stderr)
+        assert "exited" in r.stderr
+        r = run([guest, "--qemu", "/bin/true"], timeout=30)
+        assert r.returncode == 2, (i, r.returncode, r.stderr)
+        assert "exited" in r.stderr

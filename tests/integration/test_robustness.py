@@ -213,3 +213,33 @@ def test_qemu_exiting_at_once_is_reported(rig, build_dir, tmp_path):
         r = run([guest, "--qemu", "/bin/true"], timeout=30)
         assert r.returncode == 2, (i, r.returncode, r.stderr)
         assert "exited" in r.stderr
+
+
+# --- item 4: period_us = 0 (documented "unpaced") aborted off qtest ---------
+
+UNPACED = """[profile]
+version = 1
+name = unpaced-{clock}
+clock = {clock}
+[device]
+rsc_interval_us = 300
+[scenario s1]
+family = ipv4
+pattern = whql
+count = 20
+period_us = 0
+"""
+
+
+@pytest.mark.parametrize("clock", ["realtime", "free"])
+def test_unpaced_scenario_runs(rig, qemu_binary, tmp_path, clock):
+    profile = tmp_path / "unpaced.ini"
+    profile.write_text(UNPACED.format(clock=clock))
+    before = netns_list()
+    out = tmp_path / "u.json"
+    r = run([rig, "run", profile, "--json", out], qemu_binary, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = json.loads(out.read_text())
+    sent = doc["scenarios"][0]["views"]["sent"]["totals"]
+    assert sent["segments"] == 20
+    assert leaked_rig_namespaces(before) == set()

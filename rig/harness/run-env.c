@@ -209,7 +209,7 @@ static gboolean start_guest(RunEnv *env, GError **error)
 {
     const Profile *p = env->profile;
     RigGuestNetConfig cfg;
-    uint64_t features;
+    uint64_t features, offloads;
 
     rig_guest_net_config_init(&cfg);
     cfg.profile = p->guest_features;
@@ -223,10 +223,18 @@ static gboolean start_guest(RunEnv *env, GError **error)
         return FALSE;
     }
     features = rig_guest_net_get_features(env->guest);
+    offloads = rig_guest_net_get_offloads(env->guest);
     env->mrg_rxbuf = (features & RIG_BIT(RIG_VIRTIO_NET_F_MRG_RXBUF)) != 0;
-    /* QEMU's rule, bit 61 of the offloads included (rig/guest/profile.h). */
-    env->rsc_ipv4 = rig_guest_net_rsc_active(env->guest, 4);
-    env->rsc_ipv6 = rig_guest_net_rsc_active(env->guest, 6);
+    /* RSC per family: RSC_EXT and GUEST_TSO4/6 negotiated and, once the
+     * guest sent CTRL_GUEST_OFFLOADS_SET, still set in its offloads. */
+    if (features & RIG_BIT(RIG_VIRTIO_NET_F_RSC_EXT_BIT)) {
+        env->rsc_ipv4 =
+            (features & RIG_BIT(RIG_VIRTIO_NET_F_GUEST_TSO4)) &&
+            (!offloads || (offloads & RIG_BIT(RIG_VIRTIO_NET_F_GUEST_TSO4)));
+        env->rsc_ipv6 =
+            (features & RIG_BIT(RIG_VIRTIO_NET_F_GUEST_TSO6)) &&
+            (!offloads || (offloads & RIG_BIT(RIG_VIRTIO_NET_F_GUEST_TSO6)));
+    }
     rig_guest_net_get_mac(env->guest, env->guest_mac);
     return TRUE;
 }
@@ -340,4 +348,9 @@ gboolean run_env_read_stats(RunEnv *env, RigRscStats *ret_stats, GError **error)
 const char *run_env_tap_name(void)
 {
     return TAP_NAME;
+}
+
+const char *run_env_nic_id(void)
+{
+    return NIC_ID;
 }

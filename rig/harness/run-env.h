@@ -49,3 +49,10 @@ gboolean run_env_read_stats(RunEnv *env, RigRscStats *ret_stats,
  * Returns: (transfer none): the tap's name inside the namespace
  */
 const char *run_env_tap_name(void);
+
+/**
+ * run_env_nic_id:
+ *
+ * Returns: (transfer none): the -device id= of the virtio-net NIC
+ */
+const char *run_env_nic_id(void);

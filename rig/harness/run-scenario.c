@@ -63,9 +63,8 @@ static void scenario_run_clear(ScenarioRun *r)
     g_clear_pointer(&r->sent_times, g_array_unref);
 }
 
-static TrafgenPattern *scenario_pattern(const char *pattern,
-                                        ProfileFamily family, guint count,
-                                        GError **error)
+TrafgenPattern *run_scenario_pattern(const char *pattern, ProfileFamily family,
+                                     guint count, GError **error)
 {
     gboolean ipv6 = family == PROFILE_FAMILY_IPV6;
     g_autofree char *text = NULL;
@@ -89,7 +88,8 @@ static TrafgenPattern *scenario_pattern(const char *pattern,
 gboolean run_validate_pattern(const char *pattern, ProfileFamily family,
                               gpointer user_data, GError **error)
 {
-    g_autoptr(TrafgenPattern) p = scenario_pattern(pattern, family, 1, error);
+    g_autoptr(TrafgenPattern) p =
+        run_scenario_pattern(pattern, family, 1, error);
 
     return p != NULL;
 }
@@ -324,6 +324,32 @@ static gboolean harvest_quiet(ScenarioRun *r, guint quiet_ms, GError **error)
     }
 }
 
+/*
+ * Steps @total ns in slots of @slot ns (all at once when 0), taking what
+ * the device delivered after each: a frame's virtual time is then the end
+ * of the slot in which its drain timer fired, as during the pattern, not
+ * the end of the whole drain period.  A starved guest's ring is left
+ * alone.
+ */
+static gboolean step_drain(ScenarioRun *r, gint64 slot, gint64 total,
+                           GError **error)
+{
+    while (total > 0) {
+        /* A starved guest takes nothing: keep its ring as the scenario
+         * left it. */
+        gint64 ns = slot > 0 && !r->starving ? MIN(slot, total) : total;
+
+        if (!step_clock(r, ns, error)) {
+            return FALSE;
+        }
+        if (!rig_guest_net_receive(r->env->guest, G_MAXUINT, 0, NULL, error)) {
+            return fail_with_cause(r, error);
+        }
+        total -= ns;
+    }
+    return TRUE;
+}
+
 static gboolean run_deterministic(ScenarioRun *r, TrafgenPattern *pattern,
                                   GError **error)
 {
@@ -384,8 +410,9 @@ static gboolean run_deterministic(ScenarioRun *r, TrafgenPattern *pattern,
         }
     }
     /* Let every drain timer fire, then give the guest its buffers back. */
-    if (!step_clock(r, 2 * interval, error) || !starve_end(r, error) ||
-        !step_clock(r, 2 * interval, error) || !harvest_quiet(r, 5, error)) {
+    if (!step_drain(r, period, 2 * interval, error) || !starve_end(r, error) ||
+        !step_drain(r, period, 2 * interval, error) ||
+        !harvest_quiet(r, 5, error)) {
         return FALSE;
     }
     for (guint i = 0; i < G_N_ELEMENTS(r->oracle); i++) {
@@ -476,11 +503,7 @@ static gboolean run_realtime(ScenarioRun *r, TrafgenPattern *pattern,
     s.config.flows = sc->flows;
     s.config.payload = sc->payload;
     s.config.endpoints = r->ep;
-    /* period_us = 0 is unpaced; trafgen_run() still wants a positive
-     * period (unused without a grid): keep its default then */
-    if (sc->period_us > 0) {
-        s.config.period_ns = (int64_t)sc->period_us * 1000;
-    }
+    s.config.period_ns = (int64_t)sc->period_us * 1000;
     s.config.unpaced = sc->period_us == 0;
     s.config.rsc_interval_ns = (int64_t)r->env->profile->rsc_interval_us * 1000;
     s.config.stop = &s.stop;
@@ -513,10 +536,6 @@ static gboolean run_realtime(ScenarioRun *r, TrafgenPattern *pattern,
         return fail_with_cause(r, error);
     }
     if (!s.ok) {
-        if (!s.error) {
-            g_set_error(&s.error, RUN_ERROR, RUN_ERROR_FAILED,
-                        "the sender stopped without a reason");
-        }
         g_propagate_prefixed_error(error, s.error, "rsc-trafgen: ");
         return FALSE;
     }
@@ -750,8 +769,8 @@ gboolean run_scenario(RunEnv *env, guint index, const ProfileScenario *scenario,
     gint64 wall0_ns = g_get_real_time() * 1000;
     gboolean ok;
 
-    pattern = scenario_pattern(scenario->pattern, scenario->family,
-                               scenario->count, error);
+    pattern = run_scenario_pattern(scenario->pattern, scenario->family,
+                                   scenario->count, error);
     if (!pattern) {
         g_prefix_error(error, "%s: [scenario %s] pattern: ", p->path,
                        scenario->name);

@@ -17,6 +17,7 @@
 
 #include "harness/profile.h"
 #include "harness/report.h"
+#include "trafgen/pattern.h"
 
 #define RUN_ERROR (run_error_quark())
 
@@ -100,6 +101,18 @@ gboolean run_scenario(RunEnv *env, guint index, const ProfileScenario *scenario,
  */
 gboolean run_validate_pattern(const char *pattern, ProfileFamily family,
                               gpointer user_data, GError **error);
+
+/**
+ * run_scenario_pattern:
+ * @pattern: a scenario's pattern (rsc-trafgen built-in name or text)
+ * @family: the scenario's family
+ * @count: segments (whql) or repetitions of a built-in; 0 = 1
+ * @error: return location
+ *
+ * Returns: (transfer full): the traffic run_scenario() sends, or NULL
+ */
+TrafgenPattern *run_scenario_pattern(const char *pattern, ProfileFamily family,
+                                     guint count, GError **error);
 
 /**
  * run_command_main:

@@ -37,9 +37,6 @@ typedef struct {
     gint memory_mib;
     gboolean keep_data;
     gboolean skip_offloads;
-    char *ram_access;
-    gint bench_flows;
-    gboolean bench_tcp;
 } Options;
 
 typedef struct {
@@ -50,7 +47,6 @@ typedef struct {
     RigQtest *qtest;
     RigGuestNet *net;
     RigGuestClockMode clock;
-    gboolean shared_ram; /* guest RAM through the launcher's mapping */
 } Session;
 
 /**

@@ -11,6 +11,7 @@
 #include "harness/run.h"
 #include "harness/session.h"
 #include "rig-config.h"
+#include "sweep/sweep.h"
 
 static const RigCommand COMMANDS[] = {
     {"smoke",
@@ -23,6 +24,8 @@ static const RigCommand COMMANDS[] = {
      session_cli_main},
     {"caps", "show what a QEMU binary can do for the rig (probe)",
      rig_cmd_caps},
+    {"sweep", "sweep rsc_interval over a grid: plots, table, recommendation",
+     sweep_command_main},
 };
 
 static void print_usage(FILE *out)

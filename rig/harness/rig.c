@@ -7,6 +7,7 @@
 
 #include <glib.h>
 
+#include "campaign/fuzz-cmd.h"
 #include "harness/commands.h"
 #include "harness/run.h"
 #include "harness/session.h"
@@ -26,6 +27,10 @@ static const RigCommand COMMANDS[] = {
      rig_cmd_caps},
     {"sweep", "sweep rsc_interval over a grid: plots, table, recommendation",
      sweep_command_main},
+    {"fuzz-device",
+     "adversarial campaign: malformed and edge-case frames into QEMU's RSC "
+     "path, conservation checked frame by frame",
+     fuzz_device_main},
 };
 
 static void print_usage(FILE *out)
@@ -37,7 +42,7 @@ static void print_usage(FILE *out)
                  "\n"
                  "Commands:\n");
     for (gsize i = 0; i < G_N_ELEMENTS(COMMANDS); i++) {
-        fprintf(out, "  %-9s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+        fprintf(out, "  %-11s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     }
     fprintf(out,
             "\n"

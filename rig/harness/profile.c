@@ -667,6 +667,29 @@ static gboolean loader_read_scenarios(const Loader *l, Profile *p,
             profile_scenario_free(s);
             return FALSE;
         }
+        if (s->payload > profile_family_mss(s->family)) {
+            loader_set_error(l, error, PROFILE_ERROR_INVALID, groups[i],
+                             "payload",
+                             "expected an integer from 1 to %u (the %s MSS "
+                             "at the tap's MTU of %u), got %u",
+                             profile_family_mss(s->family),
+                             s->family == PROFILE_FAMILY_IPV6 ? "IPv6" : "IPv4",
+                             PROFILE_MTU, s->payload);
+            profile_scenario_free(s);
+            return FALSE;
+        }
+        /* the ring is filled between qtest clock steps: nothing does it
+         * while QEMU's clocks run by themselves */
+        if (s->rx_ring == PROFILE_RX_FULL_AT_DRAIN &&
+            p->clock != PROFILE_CLOCK_QTEST) {
+            loader_set_error(l, error, PROFILE_ERROR_INVALID, groups[i],
+                             "rx_ring",
+                             "full-at-drain needs [profile] clock = qtest, "
+                             "got clock = %s",
+                             profile_clock_name(p->clock));
+            profile_scenario_free(s);
+            return FALSE;
+        }
         g_ptr_array_add(p->scenarios, s);
     }
     if (p->scenarios->len == 0) {
@@ -741,6 +764,11 @@ const char *profile_clock_name(ProfileClock clock)
         break;
     }
     return "realtime";
+}
+
+guint profile_family_mss(ProfileFamily family)
+{
+    return family == PROFILE_FAMILY_IPV6 ? PROFILE_MSS_IPV6 : PROFILE_MSS_IPV4;
 }
 
 const char *profile_family_name(ProfileFamily family)

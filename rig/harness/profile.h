@@ -45,6 +45,21 @@ typedef enum {
     PROFILE_CSUM_DATA_VALID, /* DATA_VALID set */
 } ProfileCsum;
 
+/*
+ * The taps and veths rig run creates keep Linux's default MTU: a segment
+ * carries at most MTU - IP header - TCP header bytes (less its options),
+ * which the loader enforces instead of a "Message too long" at run time.
+ */
+#define PROFILE_MTU      1500
+#define PROFILE_MSS_IPV4 (PROFILE_MTU - 20 - 20)
+#define PROFILE_MSS_IPV6 (PROFILE_MTU - 40 - 20)
+
+/**
+ * profile_family_mss:
+ * Returns: PROFILE_MSS_IPV4 or PROFILE_MSS_IPV6.
+ */
+guint profile_family_mss(ProfileFamily family);
+
 typedef enum {
     PROFILE_RX_NORMAL,        /* the guest keeps its RX ring stocked */
     PROFILE_RX_FULL_AT_DRAIN, /* no free RX buffer when the timer drains */

@@ -85,13 +85,59 @@ TrafgenPattern *run_scenario_pattern(const char *pattern, ProfileFamily family,
     return g_steal_pointer(&p);
 }
 
+/*
+ * A step that sets len= must fit the tap's MTU with its headers and
+ * options (ts, ipopt, exthdr): built alone, as it will be sent.  Steps
+ * without len= carry the scenario's payload, which the loader holds to
+ * the family's MSS.
+ */
+static gboolean check_step_sizes(const TrafgenPattern *p, ProfileFamily family,
+                                 GError **error)
+{
+    gboolean ipv6 = family == PROFILE_FAMILY_IPV6;
+    g_autofree guint8 *frame = g_malloc(RIG_NET_FRAME_MAX);
+    TrafgenEndpoints ep;
+
+    trafgen_endpoints_init_default(&ep, ipv6);
+    for (guint i = 0; i < p->steps->len; i++) {
+        TrafgenStep step = g_array_index(p->steps, TrafgenStep, i);
+        TrafgenPattern one = {.text = p->text};
+        TrafgenCursor cursor;
+        TrafgenSegment seg;
+        ssize_t len;
+
+        if (step.len < 0 || step.kind == TRAFGEN_STEP_ARP ||
+            step.kind == TRAFGEN_STEP_IDLE) {
+            continue;
+        }
+        step.count = 1;
+        one.steps = g_array_new(FALSE, FALSE, sizeof(TrafgenStep));
+        g_array_append_val(one.steps, step);
+        trafgen_cursor_init(&cursor, &one, 0, 1, ipv6);
+        len = trafgen_cursor_next(&cursor, &seg)
+                  ? trafgen_frame_build(&ep, &seg, frame, RIG_NET_FRAME_MAX)
+                  : 0;
+        g_array_unref(one.steps);
+        if (len - RIG_ETH_HLEN > PROFILE_MTU) {
+            g_set_error(error, RUN_ERROR, RUN_ERROR_FAILED,
+                        "pattern step %u: len=%d makes a %zd-byte IP packet, "
+                        "more than the tap's MTU of %u (%s MSS %u, less the "
+                        "step's options)",
+                        i + 1, step.len, len - RIG_ETH_HLEN, PROFILE_MTU,
+                        ipv6 ? "IPv6" : "IPv4", profile_family_mss(family));
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
 gboolean run_validate_pattern(const char *pattern, ProfileFamily family,
                               gpointer user_data, GError **error)
 {
     g_autoptr(TrafgenPattern) p =
         run_scenario_pattern(pattern, family, 1, error);
 
-    return p != NULL;
+    return p != NULL && check_step_sizes(p, family, error);
 }
 
 static gboolean check_alive(ScenarioRun *r, GError **error)

@@ -9,9 +9,12 @@ must never be able to replace the machine's own /dev/full or /dev/null.
 
 import json
 import os
+import re
+import signal
 import stat
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -213,3 +216,122 @@ def test_qemu_exiting_at_once_is_reported(rig, build_dir, tmp_path):
         r = run([guest, "--qemu", "/bin/true"], timeout=30)
         assert r.returncode == 2, (i, r.returncode, r.stderr)
         assert "exited" in r.stderr
+
+
+# --- item 4: period_us = 0 (documented "unpaced") aborted off qtest ---------
+
+UNPACED = """[profile]
+version = 1
+name = unpaced-{clock}
+clock = {clock}
+[device]
+rsc_interval_us = 300
+[scenario s1]
+family = ipv4
+pattern = whql
+count = 20
+period_us = 0
+"""
+
+
+@pytest.mark.parametrize("clock", ["realtime", "free"])
+def test_unpaced_scenario_runs(rig, qemu_binary, tmp_path, clock):
+    profile = tmp_path / "unpaced.ini"
+    profile.write_text(UNPACED.format(clock=clock))
+    before = netns_list()
+    out = tmp_path / "u.json"
+    r = run([rig, "run", profile, "--json", out], qemu_binary, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = json.loads(out.read_text())
+    sent = doc["scenarios"][0]["views"]["sent"]["totals"]
+    assert sent["segments"] == 20
+    assert leaked_rig_namespaces(before) == set()
+
+
+# --- item 10: a killed rig left /tmp/rig-qemu-* forever ---------------------
+
+LONG = """[profile]
+version = 1
+name = long
+clock = free
+[device]
+rsc_interval_us = 300
+[scenario long]
+family = ipv4
+pattern = whql
+count = 100000
+"""
+
+
+def qemu_runtime_dir(rig_pid):
+    """The runtime directory of the QEMU that @rig_pid started, from
+    QEMU's own command line (its -qmp / -qtest socket path)."""
+    out = subprocess.run(["pgrep", "-P", str(rig_pid)], capture_output=True,
+                         text=True).stdout.split()
+    for pid in out:
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except FileNotFoundError:
+            continue
+        for arg in argv:
+            m = re.search(r"(?:path=|unix:)(/[^,]+\.sock)",
+                          arg.decode(errors="replace"))
+            if m:
+                return Path(m.group(1)).parent
+    return None
+
+
+def test_stale_runtime_dir_removed_by_next_run(rig, qemu_binary, tmp_path):
+    profile = tmp_path / "long.ini"
+    profile.write_text(LONG)
+    env = dict(os.environ, RIG_QEMU=str(qemu_binary))
+    proc = subprocess.Popen([str(rig), "run", str(profile)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    left = None
+    try:
+        # the scenario's QEMU: the same one twice, 0.5 s apart (a probe
+        # QEMU may come and go first)
+        deadline = time.monotonic() + 60
+        seen = None
+        while time.monotonic() < deadline:
+            now = qemu_runtime_dir(proc.pid)
+            if now is not None and now == seen:
+                left = now
+                break
+            seen = now
+            time.sleep(0.5)
+        assert left is not None, "no QEMU with a runtime directory appeared"
+        assert proc.poll() is None, proc.communicate()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert left.is_dir(), "SIGKILL gives no chance to clean up"
+    r = run([rig, "run", QUICK], qemu_binary)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not left.exists(), f"{left} (of a killed rig) is still there"
+
+
+# --- item 9: a payload above the MSS failed at run time ---------------------
+
+@pytest.mark.parametrize("key, expect", [
+    ("payload = 1461", "[scenario s1] payload: expected an integer from 1 "
+                       "to 1460 (the IPv4 MSS at the tap's MTU of 1500)"),
+    ("pattern = data*2:len=1449:ts", "[scenario s1] pattern: pattern step 1: "
+                                     "len=1449 makes a 1501-byte IP packet"),
+])
+def test_payload_above_mss_is_a_load_error(rig, qemu_binary, tmp_path, key,
+                                           expect):
+    text = UNPACED.format(clock="free").replace("period_us = 0", "")
+    if key.startswith("pattern"):
+        text = text.replace("pattern = whql", key)
+    else:
+        text += key + "\n"
+    profile = tmp_path / "big.ini"
+    profile.write_text(text)
+    r = run([rig, "run", profile], qemu_binary, timeout=30)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert f"{profile}: {expect}" in r.stderr, r.stderr
+    assert "starting QEMU" not in r.stdout

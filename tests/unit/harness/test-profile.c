@@ -57,15 +57,17 @@ static void test_minimal_defaults(void **state)
 static void test_full_scenario(void **state)
 {
     static const char text[] =
-        HEAD "[guest]\nfeatures = no-rsc\nrx_buffers = 8\n"
-             "[scenario b c]\nfamily = ipv6\npattern = data*3,fin\n"
-             "count = 0\nperiod_us = 10\npayload = 1448\nflows = 2\n"
-             "rx_ring = full-at-drain\nexpect_frames = 3\n"
-             "expect_coalesced_frames = 0\nmin_coalescing_ratio = 2.5\n"
-             "min_coalesced_share = 0.7\ncsum_flags = needs-csum\n"
-             "expect_counters = tcp_syn=1; coalesced = 4\noracle = false\n"
-             "known_failures = oracle-spec;frame-count\n"
-             "known_failure_reason = because\n";
+        "[profile]\nversion = 1\nname = t\nclock = qtest\n"
+        "[device]\nrsc_interval_us = 300\n"
+        "[guest]\nfeatures = no-rsc\nrx_buffers = 8\n"
+        "[scenario b c]\nfamily = ipv6\npattern = data*3,fin\n"
+        "count = 0\nperiod_us = 10\npayload = 1440\nflows = 2\n"
+        "rx_ring = full-at-drain\nexpect_frames = 3\n"
+        "expect_coalesced_frames = 0\nmin_coalescing_ratio = 2.5\n"
+        "min_coalesced_share = 0.7\ncsum_flags = needs-csum\n"
+        "expect_counters = tcp_syn=1; coalesced = 4\noracle = false\n"
+        "known_failures = oracle-spec;frame-count\n"
+        "known_failure_reason = because\n";
     g_autoptr(GError) error = NULL;
     g_autoptr(Profile) p =
         profile_load_data("mem.ini", text, -1, NULL, NULL, &error);
@@ -112,6 +114,20 @@ static const BadCase bad_cases[] = {
      "bad.ini: [scenario a] count: given twice (lines 9 and 10)"},
     {"[profile]\nversion = 1\nname = t\n  name=u\n", PROFILE_ERROR_READ,
      "bad.ini: [profile] name: given twice (lines 3 and 4)"},
+    /* issue 11 item 9: above the MSS failed at run time (Message too long) */
+    {HEAD SCENARIO "payload = 1461\n", PROFILE_ERROR_INVALID,
+     "bad.ini: [scenario a] payload: expected an integer from 1 to 1460 (the "
+     "IPv4 MSS at the tap's MTU of 1500), got 1461"},
+    {HEAD "[scenario b]\nfamily = ipv6\npattern = whql\npayload = 1441\n",
+     PROFILE_ERROR_INVALID,
+     "[scenario b] payload: expected an integer from 1 to 1440 (the IPv6 MSS"},
+    /* issue 11: full-at-drain did nothing off the qtest clock */
+    {HEAD SCENARIO "rx_ring = full-at-drain\n", PROFILE_ERROR_INVALID,
+     "bad.ini: [scenario a] rx_ring: full-at-drain needs [profile] clock = "
+     "qtest, got clock = free"},
+    {"[profile]\nversion = 1\nname = t\nclock = realtime\n[device]\n"
+     "rsc_interval_us = 300\n" SCENARIO "rx_ring = full-at-drain\n",
+     PROFILE_ERROR_INVALID, "got clock = realtime"},
     {"[device]\n" SCENARIO, PROFILE_ERROR_MISSING, "bad.ini: [profile]:"},
     {"[profile]\nname = t\n", PROFILE_ERROR_VERSION,
      "bad.ini: [profile] version: required key is missing; expected 1"},

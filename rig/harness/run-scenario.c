@@ -549,7 +549,11 @@ static gboolean run_realtime(ScenarioRun *r, TrafgenPattern *pattern,
     s.config.flows = sc->flows;
     s.config.payload = sc->payload;
     s.config.endpoints = r->ep;
-    s.config.period_ns = (int64_t)sc->period_us * 1000;
+    /* period_us = 0 is unpaced; trafgen_run() still wants a positive
+     * period (unused without a grid): keep its default then */
+    if (sc->period_us > 0) {
+        s.config.period_ns = (int64_t)sc->period_us * 1000;
+    }
     s.config.unpaced = sc->period_us == 0;
     s.config.rsc_interval_ns = (int64_t)r->env->profile->rsc_interval_us * 1000;
     s.config.stop = &s.stop;
@@ -582,6 +586,10 @@ static gboolean run_realtime(ScenarioRun *r, TrafgenPattern *pattern,
         return fail_with_cause(r, error);
     }
     if (!s.ok) {
+        if (!s.error) {
+            g_set_error(&s.error, RUN_ERROR, RUN_ERROR_FAILED,
+                        "the sender stopped without a reason");
+        }
         g_propagate_prefixed_error(error, s.error, "rsc-trafgen: ");
         return FALSE;
     }

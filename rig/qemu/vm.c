@@ -11,21 +11,25 @@
 #include <errno.h>
 #include <glib-unix.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "rig-config.h"
 
-#define QMP_SOCKET     "qmp.sock"
-#define QTEST_SOCKET   "qtest.sock"
-#define QEMU_LOG       "qemu.log"
-#define HALT_BIOS      "halt.bin"
-#define HALT_BIOS_SIZE 65536 /* the smallest -bios image QEMU's pc takes */
-#define LOG_TAIL_LINES 20
+/* in g_get_tmp_dir(): rig-qemu-<pid of the rig>-XXXXXX */
+#define RUNTIME_DIR_PREFIX "rig-qemu-"
+#define QMP_SOCKET         "qmp.sock"
+#define QTEST_SOCKET       "qtest.sock"
+#define QEMU_LOG           "qemu.log"
+#define HALT_BIOS          "halt.bin"
+#define HALT_BIOS_SIZE     65536 /* the smallest -bios image QEMU's pc takes */
+#define LOG_TAIL_LINES     20
 /* Taps are handed to QEMU as fds 3, 4, ... */
 #define FIRST_TAP_FD 3
 
@@ -266,6 +270,53 @@ char **rig_vm_config_build_argv(const RigVmConfig *config, const char *qmp_path,
     return (char **)g_ptr_array_free(g_steal_pointer(&argv), FALSE);
 }
 
+static void remove_runtime_dir(const char *path);
+
+/*
+ * Whether @name is a runtime directory ("rig-qemu-<pid>-XXXXXX") of a
+ * process that is gone (killed before it could remove it), owned by us.
+ */
+static gboolean runtime_dir_is_stale(const char *tmp, const char *name)
+{
+    g_autofree char *path = NULL;
+    unsigned int pid = 0;
+    int consumed = 0;
+    struct stat st;
+
+    if (sscanf(name, RUNTIME_DIR_PREFIX "%u-%n", &pid, &consumed) != 1 ||
+        consumed == 0 || pid == 0 || pid > G_MAXINT ||
+        strlen(name + consumed) != 6) {
+        return FALSE;
+    }
+    path = g_build_filename(tmp, name, NULL);
+    if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) ||
+        st.st_uid != geteuid()) {
+        return FALSE;
+    }
+    return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
+}
+
+guint rig_vm_reap_stale_runtime_dirs(void)
+{
+    const char *tmp = g_get_tmp_dir();
+    g_autoptr(GDir) dir = g_dir_open(tmp, 0, NULL);
+    const char *name;
+    guint reaped = 0;
+
+    while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
+        g_autofree char *path = NULL;
+
+        if (!runtime_dir_is_stale(tmp, name)) {
+            continue;
+        }
+        path = g_build_filename(tmp, name, NULL);
+        remove_runtime_dir(path);
+        g_info("removed stale QEMU runtime directory %s", path);
+        reaped++;
+    }
+    return reaped;
+}
+
 /*
  * Between fork and exec: async-signal-safe calls only.  @user_data is a
  * page shared with the parent (MAP_SHARED survives fork): the child puts
@@ -484,7 +535,13 @@ static gboolean spawn_and_connect(RigVm *vm, const RigVmConfig *config,
     if (!rig_vm_check_qemu(qemu, error)) {
         return FALSE;
     }
-    vm->runtime_dir = g_dir_make_tmp("rig-qemu-XXXXXX", error);
+    rig_vm_reap_stale_runtime_dirs();
+    {
+        g_autofree char *tmpl =
+            g_strdup_printf(RUNTIME_DIR_PREFIX "%d-XXXXXX", (int)getpid());
+
+        vm->runtime_dir = g_dir_make_tmp(tmpl, error);
+    }
     if (vm->runtime_dir == NULL) {
         return FALSE;
     }

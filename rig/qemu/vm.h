@@ -229,6 +229,18 @@ GPid rig_vm_get_pid(RigVm *vm);
 GSubprocess *rig_vm_get_subprocess(RigVm *vm);
 
 /**
+ * rig_vm_reap_stale_runtime_dirs:
+ *
+ * Removes the runtime directories (g_get_tmp_dir()/rig-qemu-<pid>-XXXXXX,
+ * sockets and log) that a rig killed before its clean-up left, once their
+ * process is gone; rig_vm_start() calls it, as rig_netns_new() reaps stale
+ * namespaces.
+ *
+ * Returns: how many were removed.
+ */
+guint rig_vm_reap_stale_runtime_dirs(void);
+
+/**
  * rig_vm_get_runtime_dir:
  * @vm: a VM
  *

@@ -5,6 +5,7 @@
  * 2 bad command line; 3 set-up failed (interface, socket, file).
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,9 @@ enum {
     EXIT_USAGE = 2,
     EXIT_SETUP = 3,
 };
+
+/* "not given" for options whose every non-negative value means something */
+#define UNSET G_MININT64
 
 static volatile sig_atomic_t stop_requested;
 
@@ -56,7 +60,7 @@ typedef struct {
     gint dst_port;
     gboolean no_realtime;
     gint priority;
-    gint cpu;
+    gint64 cpu;
     gboolean no_mlock;
     gboolean no_dodge;
     gboolean unpaced;
@@ -177,7 +181,7 @@ int main(int argc, char **argv)
 {
     g_auto(Options) o = {
         .pattern = NULL,
-        .count = -1,
+        .count = UNSET,
         .period_us = 100,
         .guard_us = TRAFGEN_DEFAULT_GUARD_NS / 1000.0,
         .late_us = 10,
@@ -186,7 +190,8 @@ int main(int argc, char **argv)
         .payload = TRAFGEN_DEFAULT_PAYLOAD,
         .src_port = 40000,
         .dst_port = 5001,
-        .cpu = -1,
+        .priority = 50,
+        .cpu = UNSET,
         .live_timeout_ms = 10000,
     };
     GOptionEntry entries[] = {
@@ -257,8 +262,8 @@ int main(int argc, char **argv)
         {"no-realtime", 0, 0, G_OPTION_ARG_NONE, &o.no_realtime,
          "Do not ask for SCHED_FIFO", NULL},
         {"priority", 0, 0, G_OPTION_ARG_INT, &o.priority,
-         "SCHED_FIFO priority (default 50)", "N"},
-        {"cpu", 0, 0, G_OPTION_ARG_INT, &o.cpu, "Pin to CPU N", "N"},
+         "SCHED_FIFO priority, 1..99 (default 50)", "N"},
+        {"cpu", 0, 0, G_OPTION_ARG_INT64, &o.cpu, "Pin to CPU N", "N"},
         {"no-mlock", 0, 0, G_OPTION_ARG_NONE, &o.no_mlock, "Do not mlockall()",
          NULL},
         {"no-dodge", 0, 0, G_OPTION_ARG_NONE, &o.no_dodge,
@@ -350,9 +355,30 @@ int main(int argc, char **argv)
     if (o.payload < 0 || o.payload > 65000) {
         return usage_error("--payload must be 0..65000");
     }
-    if (o.duration_s < 0 || o.guard_us < 0 || o.late_us < 0) {
-        return usage_error("--duration, --guard-us and --late-us must not "
-                           "be negative");
+    if (o.duration_s < 0 || o.guard_us < 0 || o.late_us < 0 || o.phase_us < 0 ||
+        o.rsc_interval_us < 0) {
+        return usage_error("--duration, --guard-us, --late-us, --phase-us "
+                           "and --rsc-interval-us must not be negative");
+    }
+    /* a negative count used to mean "not given" and became the default */
+    if (o.count != UNSET && o.count < 0) {
+        return usage_error(
+            "--count must not be negative, got %" G_GINT64_FORMAT, o.count);
+    }
+    if (o.cpu != UNSET && (o.cpu < 0 || o.cpu >= CPU_SETSIZE)) {
+        return usage_error("--cpu must be 0..%d, got %" G_GINT64_FORMAT,
+                           CPU_SETSIZE - 1, o.cpu);
+    }
+    /* sched_get_priority_min/max(SCHED_FIFO): what the kernel accepts */
+    if (o.priority < sched_get_priority_min(SCHED_FIFO) ||
+        o.priority > sched_get_priority_max(SCHED_FIFO)) {
+        return usage_error("--priority must be %d..%d (SCHED_FIFO), got %d",
+                           sched_get_priority_min(SCHED_FIFO),
+                           sched_get_priority_max(SCHED_FIFO), o.priority);
+    }
+    if (o.live_timeout_ms < 1) {
+        return usage_error("--live-timeout-ms must be at least 1, got %d",
+                           o.live_timeout_ms);
     }
 
     trafgen_run_config_init(&config);
@@ -394,7 +420,7 @@ int main(int argc, char **argv)
         const char *name = o.pattern ? o.pattern : "whql";
         uint64_t count = o.count > 0 ? (uint64_t)o.count : 0;
 
-        if (g_strcmp0(name, "whql") == 0 && o.count < 0) {
+        if (g_strcmp0(name, "whql") == 0 && o.count == UNSET) {
             count = o.duration_s > 0 ? 1 : 1000;
         }
         pattern_text = trafgen_pattern_builtin(name, o.ipv6, count, &error);
@@ -408,8 +434,8 @@ int main(int argc, char **argv)
         return usage_error("%s", error->message);
     }
     if (!o.pattern_text &&
-        g_strcmp0(o.pattern ? o.pattern : "whql", "whql") == 0 && o.count < 0 &&
-        o.duration_s > 0) {
+        g_strcmp0(o.pattern ? o.pattern : "whql", "whql") == 0 &&
+        o.count == UNSET && o.duration_s > 0) {
         /* whql for a duration: the single data step repeats until then */
         g_array_index(pattern->steps, TrafgenStep, 0).count =
             TRAFGEN_COUNT_FOREVER;
@@ -426,7 +452,7 @@ int main(int argc, char **argv)
     config.pacer.guard_ns = (int64_t)(o.guard_us * 1000.0);
     config.pacer.realtime = !o.no_realtime;
     config.pacer.fifo_priority = o.priority;
-    config.pacer.cpu = o.cpu;
+    config.pacer.cpu = o.cpu == UNSET ? -1 : (int)o.cpu;
     config.pacer.lock_memory = !o.no_mlock;
     config.dodge = !o.no_dodge;
     config.unpaced = o.unpaced;

@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <time.h>
+#include <unistd.h>
 
 int64_t trafgen_now_ns(void)
 {
@@ -76,10 +77,19 @@ gboolean trafgen_pacer_setup(const TrafgenPacerConfig *config,
             g_snprintf(pacer.policy, sizeof(pacer.policy), "SCHED_FIFO/%d",
                        param.sched_priority);
         } else {
+            int errsv = errno;
+
+            /* root is refused too when its cgroup has no real-time
+             * runtime (cpu.rt_runtime_us): say so, not "run as root" */
             g_snprintf(text, sizeof(text),
-                       "SCHED_FIFO refused (%s): pacing under SCHED_OTHER "
-                       "has ms outliers; run as root or grant CAP_SYS_NICE",
-                       g_strerror(errno));
+                       "SCHED_FIFO/%d refused (%s): pacing under SCHED_OTHER "
+                       "has ms outliers; %s",
+                       param.sched_priority, g_strerror(errsv),
+                       errsv == EINVAL ? "priorities are 1..99"
+                       : geteuid() == 0
+                           ? "this cgroup may grant no real-time runtime "
+                             "(cpu.rt_runtime_us)"
+                           : "run as root or grant CAP_SYS_NICE");
             trafgen_pacer_add_notice(&pacer, text);
         }
     }

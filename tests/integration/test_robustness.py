@@ -335,3 +335,23 @@ def test_payload_above_mss_is_a_load_error(rig, qemu_binary, tmp_path, key,
     assert r.returncode == 2, r.stdout + r.stderr
     assert f"{profile}: {expect}" in r.stderr, r.stderr
     assert "starting QEMU" not in r.stdout
+
+
+# --- smaller: negative numbers and out-of-range priorities ------------------
+
+@pytest.mark.parametrize("args, expect", [
+    (["--count", "-1"], "--count must not be negative, got -1"),
+    (["--priority", "1000"], "--priority must be 1..99 (SCHED_FIFO), got 1000"),
+    (["--priority", "-3"], "--priority must be 1..99"),
+    (["--cpu", "-1"], "--cpu must be 0.."),
+    (["--live-timeout-ms", "-5"], "--live-timeout-ms must be at least 1"),
+    (["--phase-us", "-1"], "must not be negative"),
+    (["--rsc-interval-us", "-1"], "must not be negative"),
+    (["--flows", "-1"], "--flows must be 1..1024"),
+    (["--payload", "-1"], "--payload must be 0..65000"),
+])
+def test_trafgen_rejects_bad_numbers(trafgen, tmp_path, args, expect):
+    r = run([trafgen, "--pcap", tmp_path / "x.pcap", "-q", *args])
+    assert r.returncode == 2, (args, r.stderr)
+    assert expect in r.stderr, r.stderr
+    assert not (tmp_path / "x.pcap").exists()

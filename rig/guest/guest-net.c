@@ -2,7 +2,9 @@
 
 #include <string.h>
 
+#include "guest/guest-ctrl.h"
 #include "guest/guest-error.h"
+#include "guest/guest-ram.h"
 #include "guest/virtio-pci.h"
 #include "net/wire.h"
 
@@ -10,10 +12,10 @@
 #define TX_QUEUE   1
 #define CTRL_QUEUE 2
 
-#define VIRTIO_NET_CTRL_GUEST_OFFLOADS     5
-#define VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET 0
-#define VIRTIO_NET_OK                      0
-#define VIRTIO_NET_ERR                     1
+/* NetKVM's RX buffers are page blocks (PrepareRXLayout, ParaNdis_Common). */
+#define RX_PAGE_SIZE 4096
+/* *PriorityVLANTag=3: SetAllVlanFilters adds ids 0..MAX_VLAN_ID. */
+#define NETKVM_VLAN_IDS 4096
 
 #define DEFAULT_TIMEOUT_MS 5000
 /* Real-time mode: how often the clock thread catches up with the host. */
@@ -21,6 +23,7 @@
 
 struct RigGuestNet {
     RigQtest *qtest; /* borrowed */
+    RigGuestRam *ram;
     RigGuestNetConfig config;
     const RigGuestProfile *profile;
     RigVirtioPci vp;
@@ -28,23 +31,34 @@ struct RigGuestNet {
     RigVirtq rxq;
     RigVirtq txq;
     RigVirtq ctrlq;
+    RigGuestCtrl ctrl;
     uint64_t offered;
     uint64_t features;
     uint64_t offloads;
+    gboolean offloads_set; /* a GUEST_OFFLOADS_SET was acked */
+    /* NetKVM's RSC.bIPv4Enabled / bIPv6Enabled (OnSetRSCParameters). */
+    gboolean rsc_ipv4;
+    gboolean rsc_ipv6;
+    guint64 d0_entries;
     uint8_t mac[6];
-    RigGuestRxMode rx_mode;
+    RigGuestRxMode rx_mode; /* the buffers posted */
+    gboolean mrg_rxbuf;     /* num_buffers in the header */
+    gboolean indirect;      /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
     guint timeout_ms;
 
     /* RX buffers: one per descriptor of the RX ring. */
     guint rx_count;
     uint32_t rx_buf_size;
     uint64_t *rx_addr;
+    uint64_t *rx_table; /* its indirect table, with INDIRECT_DESC */
+    guint rx_table_n;   /* entries per table (page blocks) */
     gboolean *rx_posted;
     guint64 *used_tokens; /* one harvest batch of used entries */
     uint32_t *used_lens;
 
+    uint64_t tx_hdr;
     uint64_t tx_buf;
-    uint64_t ctrl_buf;
+    uint64_t tx_table;
 
     /* Starvation: buffers harvested meanwhile stay unposted. */
     gboolean starving;
@@ -167,42 +181,41 @@ static gboolean check_clock_thread(RigGuestNet *net, GError **error)
     return ok;
 }
 
-static gboolean ctrl_command(RigGuestNet *net, uint8_t cls, uint8_t cmd,
-                             const void *data, uint32_t len, GError **error)
+/* Sends @n commands; any VIRTIO_NET_ERR is an error naming the first. */
+static gboolean ctrl_send(RigGuestNet *net, RigGuestCtrlCmd *cmds, guint n,
+                          GError **error)
 {
-    uint8_t hdr[2] = {cls, cmd};
-    uint8_t ack = 0xff;
-    uint64_t ack_addr = net->ctrl_buf + 64;
-    RigVirtqBuf bufs[3] = {
-        {.addr = net->ctrl_buf, .len = sizeof(hdr)},
-        {.addr = net->ctrl_buf + 16, .len = len},
-        {.addr = ack_addr, .len = 1, .device_writes = TRUE},
-    };
-    guint64 token;
-    uint32_t written;
-    uint64_t v;
+    gboolean ok = rig_guest_ctrl_run(&net->ctrl, cmds, n, error);
 
-    if (!rig_qtest_memwrite(net->qtest, net->ctrl_buf, hdr, sizeof(hdr),
-                            error) ||
-        !rig_qtest_memwrite(net->qtest, net->ctrl_buf + 16, data, len, error) ||
-        !rig_qtest_memwrite(net->qtest, ack_addr, &ack, 1, error) ||
-        !rig_virtq_add(&net->ctrlq, bufs, 3, 0, error) ||
-        !rig_virtq_kick(&net->ctrlq, error) ||
-        !rig_virtq_wait_used(&net->ctrlq, net->timeout_ms, &token, &written,
-                             error) ||
-        !rig_qtest_read(net->qtest, 1, ack_addr, &v, error)) {
-        g_prefix_error(error, "control command class %u cmd %u: ", cls, cmd);
+    net->counters.ctrl_commands = net->ctrl.commands;
+    net->counters.ctrl_failed = net->ctrl.failed;
+    if (!ok) {
         return FALSE;
     }
-    net->counters.ctrl_commands++;
-    if (v != VIRTIO_NET_OK) {
-        g_set_error(error, RIG_GUEST_ERROR, RIG_GUEST_ERROR_REFUSED,
-                    "control command class %u cmd %u: device answered %u "
-                    "(VIRTIO_NET_ERR) instead of VIRTIO_NET_OK",
-                    cls, cmd, (unsigned)v);
-        return FALSE;
+    for (guint i = 0; i < n; i++) {
+        if (cmds[i].ack != RIG_VIRTIO_NET_OK) {
+            g_set_error(error, RIG_GUEST_ERROR, RIG_GUEST_ERROR_REFUSED,
+                        "control command class %u cmd %u: device answered %u "
+                        "(VIRTIO_NET_ERR) instead of VIRTIO_NET_OK",
+                        cmds[i].cls, cmds[i].cmd, cmds[i].ack);
+            return FALSE;
+        }
     }
     return TRUE;
+}
+
+static gboolean ctrl_send1(RigGuestNet *net, uint8_t cls, uint8_t cmd,
+                           const void *data, uint32_t len, GError **error)
+{
+    RigGuestCtrlCmd c = {
+        .cls = cls,
+        .cmd = cmd,
+        .nparts = 1,
+        .part = {data},
+        .part_len = {len},
+    };
+
+    return ctrl_send(net, &c, 1, error);
 }
 
 gboolean rig_guest_net_set_offloads(RigGuestNet *net, uint64_t offloads,
@@ -213,9 +226,9 @@ gboolean rig_guest_net_set_offloads(RigGuestNet *net, uint64_t offloads,
 
     rig_le32_put(le, (uint32_t)offloads);
     rig_le32_put(le + 4, (uint32_t)(offloads >> 32));
-    if (!ctrl_command(net, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
-                      VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET, le, sizeof(le),
-                      &local)) {
+    if (!ctrl_send1(net, RIG_VIRTIO_NET_CTRL_GUEST_OFFLOADS,
+                    RIG_VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET, le, sizeof(le),
+                    &local)) {
         /* QEMU refuses offloads its backend cannot deliver: say so. */
         gboolean refused =
             g_error_matches(local, RIG_GUEST_ERROR, RIG_GUEST_ERROR_REFUSED);
@@ -229,6 +242,152 @@ gboolean rig_guest_net_set_offloads(RigGuestNet *net, uint64_t offloads,
         return FALSE;
     }
     net->offloads = offloads;
+    net->offloads_set = TRUE;
+    return TRUE;
+}
+
+/* ParaNdis_DeviceConfigureRSC: the mask for the current RSC state. */
+static gboolean configure_rsc(RigGuestNet *net, GError **error)
+{
+    uint64_t mask =
+        rig_guest_profile_offloads(net->features, net->rsc_ipv4, net->rsc_ipv6);
+
+    if (net->config.skip_offloads || mask == 0) {
+        return TRUE;
+    }
+    return rig_guest_net_set_offloads(net, mask, error);
+}
+
+/* ParaNdis_UpdateMAC: CTRL_MAC_ADDR_SET with the current address. */
+static gboolean update_mac(RigGuestNet *net, GError **error)
+{
+    if (!(net->features & RIG_BIT(RIG_VIRTIO_NET_F_CTRL_MAC_ADDR))) {
+        return TRUE;
+    }
+    return ctrl_send1(net, RIG_VIRTIO_NET_CTRL_MAC,
+                      RIG_VIRTIO_NET_CTRL_MAC_ADDR_SET, net->mac, 6, error);
+}
+
+gboolean rig_guest_net_enter_d0(RigGuestNet *net, GError **error)
+{
+    /* ParaNdis_DeviceEnterD0: ConfigureRSC, UpdateMAC, KickRX. */
+    if (!configure_rsc(net, error) || !update_mac(net, error) ||
+        !rig_virtq_kick(&net->rxq, error)) {
+        g_prefix_error(error, "D0 entry: ");
+        return FALSE;
+    }
+    net->d0_entries++;
+    return TRUE;
+}
+
+gboolean rig_guest_net_set_rsc(RigGuestNet *net, int ipv4, int ipv6,
+                               GError **error)
+{
+    /* OnSetRSCParameters: a family the driver never acked is refused. */
+    if ((ipv4 >= 0 &&
+         !(net->features & RIG_BIT(RIG_VIRTIO_NET_F_GUEST_TSO4))) ||
+        (ipv6 >= 0 &&
+         !(net->features & RIG_BIT(RIG_VIRTIO_NET_F_GUEST_TSO6)))) {
+        g_set_error(
+            error, RIG_GUEST_ERROR, RIG_GUEST_ERROR_INVALID,
+            "RSC for IPv%d was not negotiated (GUEST_TSO%d not "
+            "acked): NDIS_STATUS_NOT_SUPPORTED",
+            ipv4 >= 0 && !(net->features & RIG_BIT(RIG_VIRTIO_NET_F_GUEST_TSO4))
+                ? 4
+                : 6,
+            ipv4 >= 0 && !(net->features & RIG_BIT(RIG_VIRTIO_NET_F_GUEST_TSO4))
+                ? 4
+                : 6);
+        return FALSE;
+    }
+    if (!(net->features & RIG_BIT(RIG_VIRTIO_NET_F_CTRL_GUEST_OFFLOADS))) {
+        g_set_error(error, RIG_GUEST_ERROR, RIG_GUEST_ERROR_INVALID,
+                    "offloads can not change at run time: "
+                    "CTRL_GUEST_OFFLOADS was not negotiated");
+        return FALSE;
+    }
+    if (ipv4 >= 0) {
+        net->rsc_ipv4 = ipv4 != 0;
+    }
+    if (ipv6 >= 0) {
+        net->rsc_ipv6 = ipv6 != 0;
+    }
+    return configure_rsc(net, error);
+}
+
+gboolean rig_guest_net_rsc_active(RigGuestNet *net, int family)
+{
+    return rig_guest_rsc_active(net->features, net->offloads, net->offloads_set,
+                                family);
+}
+
+/*
+ * ParaNdis_UpdateDeviceFilters, as NDIS triggers it after initialisation
+ * (OID_GEN_CURRENT_PACKET_FILTER = directed | multicast | broadcast): RX
+ * mode (promiscuous and all-multicast off, so QEMU's receive_filter now
+ * runs, after the RSC cache), the multicast table, then the VLAN filter
+ * of *PriorityVLANTag=3 (every id added).  The multicast list is the one
+ * a Windows guest with IPv4 and IPv6 joins at least: 224.0.0.1, ff02::1
+ * and the solicited-node address of its link-local address.
+ */
+static gboolean set_packet_filter(RigGuestNet *net, GError **error)
+{
+    static const uint8_t zero = 0;
+    uint8_t uc[4] = {0};
+    uint8_t mc[4 + 3 * 6] = {3,    0,    0,    0,    0x01, 0x00, 0x5e,
+                             0x00, 0x00, 0x01, 0x33, 0x33, 0x00, 0x00,
+                             0x00, 0x01, 0x33, 0x33, 0xff};
+    RigGuestCtrlCmd rx[6];
+    guint n = 0;
+
+    memcpy(mc + 4 + 2 * 6 + 3, net->mac + 3, 3);
+    if (net->features & RIG_BIT(RIG_VIRTIO_NET_F_CTRL_RX)) {
+        static const uint8_t rx_cmds[] = {
+            RIG_VIRTIO_NET_CTRL_RX_PROMISC, RIG_VIRTIO_NET_CTRL_RX_ALLMULTI,
+            RIG_VIRTIO_NET_CTRL_RX_NOMULTI, RIG_VIRTIO_NET_CTRL_RX_NOUNI,
+            RIG_VIRTIO_NET_CTRL_RX_NOBCAST};
+        guint count =
+            (net->features & RIG_BIT(RIG_VIRTIO_NET_F_CTRL_RX_EXTRA)) ? 5 : 2;
+
+        for (guint i = 0; i < count; i++) {
+            rx[n++] = (RigGuestCtrlCmd){
+                .cls = RIG_VIRTIO_NET_CTRL_RX,
+                .cmd = rx_cmds[i],
+                .nparts = 1,
+                .part = {&zero},
+                .part_len = {1},
+            };
+        }
+        rx[n++] = (RigGuestCtrlCmd){
+            .cls = RIG_VIRTIO_NET_CTRL_MAC,
+            .cmd = RIG_VIRTIO_NET_CTRL_MAC_TABLE_SET,
+            .nparts = 2,
+            .part = {uc, mc},
+            .part_len = {sizeof(uc), sizeof(mc)},
+        };
+        if (!ctrl_send(net, rx, n, error)) {
+            return FALSE;
+        }
+    }
+    if (net->features & RIG_BIT(RIG_VIRTIO_NET_F_CTRL_VLAN)) {
+        g_autofree RigGuestCtrlCmd *vlan =
+            g_new0(RigGuestCtrlCmd, NETKVM_VLAN_IDS);
+        g_autofree uint8_t *ids = g_malloc(2 * NETKVM_VLAN_IDS);
+
+        for (guint id = 0; id < NETKVM_VLAN_IDS; id++) {
+            rig_le16_put(ids + 2 * id, (uint16_t)id);
+            vlan[id] = (RigGuestCtrlCmd){
+                .cls = RIG_VIRTIO_NET_CTRL_VLAN,
+                .cmd = RIG_VIRTIO_NET_CTRL_VLAN_ADD,
+                .nparts = 1,
+                .part = {ids + 2 * id},
+                .part_len = {2},
+            };
+        }
+        if (!ctrl_send(net, vlan, NETKVM_VLAN_IDS, error)) {
+            return FALSE;
+        }
+    }
     return TRUE;
 }
 
@@ -240,11 +399,33 @@ static gboolean post_buffer(RigGuestNet *net, guint i, GError **error)
         .device_writes = TRUE,
     };
 
-    if (!rig_virtq_add(&net->rxq, &buf, 1, i, error)) {
+    /* NetKVM's AddRxBufferToQueue: one indirect descriptor per buffer. */
+    if (net->rx_table ? !rig_virtq_add_indirect(&net->rxq, net->rx_table[i],
+                                                net->rx_table_n, i, error)
+                      : !rig_virtq_add(&net->rxq, &buf, 1, i, error)) {
         return FALSE;
     }
     net->rx_posted[i] = TRUE;
     net->counters.buffers_posted++;
+    return TRUE;
+}
+
+/* Makes up to @count free buffers available, without a kick. */
+static gboolean post_free(RigGuestNet *net, guint count, guint *ret_posted,
+                          GError **error)
+{
+    guint posted = 0;
+
+    for (guint i = 0; i < net->rx_count && posted < count; i++) {
+        if (net->rx_posted[i]) {
+            continue;
+        }
+        if (!post_buffer(net, i, error)) {
+            return FALSE;
+        }
+        posted++;
+    }
+    *ret_posted = posted;
     return TRUE;
 }
 
@@ -254,14 +435,8 @@ gboolean rig_guest_net_post_rx(RigGuestNet *net, guint count, guint *ret_posted,
     guint posted = 0;
 
     net->starving = FALSE;
-    for (guint i = 0; i < net->rx_count && posted < count; i++) {
-        if (net->rx_posted[i]) {
-            continue;
-        }
-        if (!post_buffer(net, i, error)) {
-            return FALSE;
-        }
-        posted++;
+    if (!post_free(net, count, &posted, error)) {
+        return FALSE;
     }
     if (posted > 0 && !rig_virtq_kick(&net->rxq, error)) {
         return FALSE;
@@ -280,12 +455,62 @@ void rig_guest_net_starve(RigGuestNet *net, guint frames, guint64 duration_us)
         duration_us ? g_get_monotonic_time() + (gint64)duration_us : 0;
 }
 
+/* Guest RAM for the RX buffers (and their indirect tables). */
+static gboolean alloc_rx(RigGuestNet *net, GError **error)
+{
+    net->rx_count = net->rxq.layout.size;
+    net->rx_addr = g_new0(uint64_t, net->rx_count);
+    net->rx_posted = g_new0(gboolean, net->rx_count);
+    net->used_tokens = g_new0(guint64, net->rx_count);
+    net->used_lens = g_new0(uint32_t, net->rx_count);
+    net->rx_table_n = (net->rx_buf_size + RX_PAGE_SIZE - 1) / RX_PAGE_SIZE;
+    if (net->indirect && net->rx_table_n > 1) {
+        net->rx_table = g_new0(uint64_t, net->rx_count);
+    }
+    for (guint i = 0; i < net->rx_count; i++) {
+        if (rig_guest_mem_alloc(&net->mem, net->rx_buf_size, RX_PAGE_SIZE,
+                                &net->rx_addr[i]) < 0 ||
+            (net->rx_table &&
+             rig_guest_mem_alloc(&net->mem,
+                                 RIG_VRING_DESC_SIZE * net->rx_table_n, 16,
+                                 &net->rx_table[i]) < 0)) {
+            g_set_error(error, RIG_GUEST_ERROR, RIG_GUEST_ERROR_NO_MEMORY,
+                        "guest RAM of %" G_GUINT64_FORMAT " MiB holds only %u "
+                        "RX buffers of %u bytes; start QEMU with more -m or "
+                        "a smaller rx queue",
+                        net->config.ram_size >> 20, i, net->rx_buf_size);
+            return FALSE;
+        }
+    }
+    if (net->rx_table) {
+        g_autofree RigVirtqBuf *pages = g_new0(RigVirtqBuf, net->rx_table_n);
+
+        /* The page blocks of one buffer; written once, reposted as is. */
+        for (guint i = 0; i < net->rx_count; i++) {
+            for (guint k = 0; k < net->rx_table_n; k++) {
+                pages[k] = (RigVirtqBuf){
+                    .addr = net->rx_addr[i] + (uint64_t)k * RX_PAGE_SIZE,
+                    .len =
+                        MIN(RX_PAGE_SIZE, net->rx_buf_size - k * RX_PAGE_SIZE),
+                    .device_writes = TRUE,
+                };
+            }
+            if (!rig_virtq_write_indirect(&net->rxq, net->rx_table[i], pages,
+                                          net->rx_table_n, error)) {
+                return FALSE;
+            }
+        }
+    }
+    return TRUE;
+}
+
 static gboolean setup(RigGuestNet *net, GError **error)
 {
     uint64_t mmio = RIG_PCI_MMIO_BASE;
     uint64_t ram = net->config.ram_size;
     uint64_t required = net->profile->required;
-    gboolean want_mrg;
+    gboolean event_idx;
+    guint posted;
 
     rig_guest_mem_init(&net->mem, RIG_GUEST_RAM_START, ram);
     if (!rig_virtio_pci_open(net->qtest, net->config.devfn, &mmio, &net->vp,
@@ -295,64 +520,69 @@ static gboolean setup(RigGuestNet *net, GError **error)
                                   &net->offered, &net->features, error)) {
         return FALSE;
     }
-    want_mrg = (net->features & RIG_BIT(RIG_VIRTIO_NET_F_MRG_RXBUF)) != 0;
-    net->rx_mode = want_mrg ? RIG_GUEST_RX_MERGEABLE : RIG_GUEST_RX_BIG;
+    net->mrg_rxbuf = (net->features & RIG_BIT(RIG_VIRTIO_NET_F_MRG_RXBUF)) != 0;
+    net->rx_mode =
+        net->mrg_rxbuf && net->profile->buffers == RIG_GUEST_BUFFERS_SMALL
+            ? RIG_GUEST_RX_MERGEABLE
+            : RIG_GUEST_RX_BIG;
+    net->indirect =
+        (net->features & RIG_BIT(RIG_VIRTIO_RING_F_INDIRECT_DESC)) != 0;
+    event_idx = (net->features & RIG_BIT(RIG_VIRTIO_RING_F_EVENT_IDX)) != 0;
+    /* InitializeRSCState: a family is enabled when its TSO bit was acked. */
+    net->rsc_ipv4 = (net->features & RIG_BIT(RIG_VIRTIO_NET_F_GUEST_TSO4)) != 0;
+    net->rsc_ipv6 = (net->features & RIG_BIT(RIG_VIRTIO_NET_F_GUEST_TSO6)) != 0;
     /* 256: QEMU's default ring; a bigger one costs RAM and start time. */
     if (!rig_virtq_setup(&net->rxq, &net->vp, RX_QUEUE,
                          net->config.rx_queue_size ? net->config.rx_queue_size
                                                    : 256,
-                         &net->mem, error) ||
-        !rig_virtq_setup(&net->txq, &net->vp, TX_QUEUE, 0, &net->mem, error) ||
+                         &net->mem, net->ram, event_idx, error) ||
+        !rig_virtq_setup(&net->txq, &net->vp, TX_QUEUE, 0, &net->mem, net->ram,
+                         event_idx, error) ||
         !rig_virtq_setup(&net->ctrlq, &net->vp, CTRL_QUEUE, 0, &net->mem,
-                         error)) {
+                         net->ram, event_idx, error)) {
         return FALSE;
     }
 
     net->rx_buf_size =
-        want_mrg ? (net->config.mrg_buf_size ? net->config.mrg_buf_size
-                                             : RIG_GUEST_DEFAULT_MRG_SIZE)
-                 : RIG_GUEST_BIG_BUF_SIZE;
-    net->rx_count = net->rxq.layout.size;
-    net->rx_addr = g_new0(uint64_t, net->rx_count);
-    net->rx_posted = g_new0(gboolean, net->rx_count);
-    net->used_tokens = g_new0(guint64, net->rx_count);
-    net->used_lens = g_new0(uint32_t, net->rx_count);
-    for (guint i = 0; i < net->rx_count; i++) {
-        if (rig_guest_mem_alloc(&net->mem, net->rx_buf_size, 64,
-                                &net->rx_addr[i]) < 0) {
-            g_set_error(error, RIG_GUEST_ERROR, RIG_GUEST_ERROR_NO_MEMORY,
-                        "guest RAM of %" G_GUINT64_FORMAT " MiB holds only %u "
-                        "RX buffers of %u bytes; start QEMU with more -m or "
-                        "a smaller rx queue",
-                        ram >> 20, i, net->rx_buf_size);
-            return FALSE;
-        }
+        net->rx_mode == RIG_GUEST_RX_MERGEABLE
+            ? (net->config.mrg_buf_size ? net->config.mrg_buf_size
+                                        : RIG_GUEST_DEFAULT_MRG_SIZE)
+            : RIG_GUEST_BIG_BUF_SIZE;
+    if (!alloc_rx(net, error)) {
+        return FALSE;
     }
     if (rig_guest_mem_alloc(&net->mem, RIG_GUEST_BIG_BUF_SIZE, 64,
                             &net->tx_buf) < 0 ||
-        rig_guest_mem_alloc(&net->mem, 128, 64, &net->ctrl_buf) < 0) {
+        rig_guest_mem_alloc(&net->mem, 64, 64, &net->tx_hdr) < 0 ||
+        rig_guest_mem_alloc(&net->mem, 2 * RIG_VRING_DESC_SIZE, 16,
+                            &net->tx_table) < 0 ||
+        rig_guest_mem_alloc(&net->mem,
+                            RIG_GUEST_CTRL_SLOTS * RIG_GUEST_CTRL_SLOT_SIZE, 64,
+                            &net->ctrl.base) < 0) {
         g_set_error(error, RIG_GUEST_ERROR, RIG_GUEST_ERROR_NO_MEMORY,
                     "no guest RAM left for the TX and control buffers");
         return FALSE;
     }
+    net->ctrl.vq = &net->ctrlq;
+    net->ctrl.ram = net->ram;
+    net->ctrl.timeout_ms = net->timeout_ms;
 
     if ((net->features & RIG_BIT(RIG_VIRTIO_NET_F_MAC)) &&
         !rig_virtio_pci_config_read(&net->vp, 0, net->mac, 6, error)) {
         return FALSE;
     }
-    if (!rig_virtio_pci_add_status(&net->vp, RIG_VIRTIO_STATUS_DRIVER_OK,
-                                   error)) {
+    /*
+     * NetKVM's order: RX buffers go into the ring while the queues are set
+     * up (ParaNdis_VirtIONetInit), then ParaNdis_DeviceEnterD0: DRIVER_OK,
+     * the offloads through the control queue, the MAC, the RX kick.
+     */
+    if (!post_free(net, net->config.rx_buffers, &posted, error) ||
+        !rig_virtio_pci_add_status(&net->vp, RIG_VIRTIO_STATUS_DRIVER_OK,
+                                   error) ||
+        !rig_guest_net_enter_d0(net, error)) {
         return FALSE;
     }
-    /* NetKVM's order: DRIVER_OK, then the offloads through the ctrl vq. */
-    if (!net->config.skip_offloads &&
-        (net->features & RIG_BIT(RIG_VIRTIO_NET_F_CTRL_GUEST_OFFLOADS)) &&
-        (net->profile->offloads & net->features) != 0 &&
-        !rig_guest_net_set_offloads(net, net->profile->offloads & net->features,
-                                    error)) {
-        return FALSE;
-    }
-    return rig_guest_net_post_rx(net, net->config.rx_buffers, NULL, error);
+    return !net->profile->packet_filter || set_packet_filter(net, error);
 }
 
 RigGuestNet *rig_guest_net_new(RigQtest *qtest, const RigGuestNetConfig *config,
@@ -363,6 +593,7 @@ RigGuestNet *rig_guest_net_new(RigQtest *qtest, const RigGuestNetConfig *config,
 
     net->qtest = qtest;
     net->config = *config;
+    net->ram = rig_guest_ram_new(qtest, config->ram_map, config->ram_map_size);
     net->vclock = -1;
     g_mutex_init(&net->clock_lock);
     net->frames =
@@ -412,10 +643,12 @@ void rig_guest_net_free(RigGuestNet *net)
         g_thread_join(net->clock_thread);
     }
     g_clear_error(&net->clock_error);
+    g_clear_pointer(&net->ram, rig_guest_ram_free);
     rig_virtq_clear(&net->rxq);
     rig_virtq_clear(&net->txq);
     rig_virtq_clear(&net->ctrlq);
     g_free(net->rx_addr);
+    g_free(net->rx_table);
     g_free(net->rx_posted);
     g_free(net->used_tokens);
     g_free(net->used_lens);
@@ -503,7 +736,8 @@ static gboolean check_rx_entry(RigGuestNet *net, guint64 token, uint32_t len,
  * or with MRG_RXBUF num_buffers of them) into @data.
  */
 static gboolean read_frame(RigGuestNet *net, guint *i, guint n,
-                           GByteArray *data, gboolean *kick, GError **error)
+                           GByteArray *data, gboolean *kick,
+                           gboolean *ret_dropped, GError **error)
 {
     guint64 buf = net->used_tokens[*i];
     uint32_t len = net->used_lens[*i];
@@ -520,12 +754,12 @@ static gboolean read_frame(RigGuestNet *net, guint *i, guint n,
         return FALSE;
     }
     g_byte_array_set_size(data, len);
-    if (!rig_qtest_memread(net->qtest, net->rx_addr[buf], data->data, len,
-                           error) ||
+    if (!rig_guest_ram_read(net->ram, net->rx_addr[buf], data->data, len,
+                            error) ||
         !recycle(net, (guint)buf, kick, error)) {
         return FALSE;
     }
-    if (net->rx_mode == RIG_GUEST_RX_MERGEABLE) {
+    if (net->mrg_rxbuf) {
         nbuf = rig_le16_get(data->data + 10);
         if (nbuf == 0 || nbuf > n - *i) {
             g_set_error(error, RIG_GUEST_ERROR, RIG_GUEST_ERROR_DEVICE,
@@ -544,21 +778,33 @@ static gboolean read_frame(RigGuestNet *net, guint *i, guint n,
             return FALSE;
         }
         g_byte_array_set_size(data, old + len);
-        if ((len > 0 && !rig_qtest_memread(net->qtest, net->rx_addr[buf],
-                                           data->data + old, len, error)) ||
+        if ((len > 0 && !rig_guest_ram_read(net->ram, net->rx_addr[buf],
+                                            data->data + old, len, error)) ||
             !recycle(net, (guint)buf, kick, error)) {
             return FALSE;
         }
     }
     *i += nbuf;
+    /*
+     * Traditional buffers with MRG_RXBUF acked (the released drivers):
+     * NetKVM drains a multi-buffer frame and drops it (commit 1a562db4's
+     * message).  The rig still records what the device delivered.
+     */
+    *ret_dropped = nbuf > 1 && net->rx_mode == RIG_GUEST_RX_BIG;
     return TRUE;
 }
 
-static void record_frame(RigGuestNet *net, GByteArray *data)
+static void record_frame(RigGuestNet *net, GByteArray *data,
+                         gboolean netkvm_drops)
 {
     RigGuestFrame *f = g_new0(RigGuestFrame, 1);
 
     rig_guest_frame_decode(data->data, data->len, f);
+    if (netkvm_drops) {
+        f->netkvm_kind = RIG_GUEST_NETKVM_SINGLE;
+        f->netkvm_segments = 0;
+        net->counters.netkvm.dropped_multi_buf++;
+    }
     f->index = net->frames->len;
     f->host_ns = g_get_monotonic_time() * 1000;
     f->vclock_ns = get_vclock(net);
@@ -603,10 +849,12 @@ gboolean rig_guest_net_receive(RigGuestNet *net, guint want, guint timeout_ms,
             return FALSE;
         }
         for (guint i = 0; i < n;) {
-            if (!read_frame(net, &i, n, data, &kick, error)) {
+            gboolean dropped = FALSE;
+
+            if (!read_frame(net, &i, n, data, &kick, &dropped, error)) {
                 return FALSE;
             }
-            record_frame(net, data);
+            record_frame(net, data, dropped);
             got++;
             if (net->starving && net->starve_frames_left > 0 &&
                 --net->starve_frames_left == 0) {
@@ -622,6 +870,10 @@ gboolean rig_guest_net_receive(RigGuestNet *net, guint want, guint timeout_ms,
         if (got >= want || g_get_monotonic_time() >= deadline) {
             break;
         }
+        /* Shared memory alone would not show that QEMU went away. */
+        if (n == 0 && !rig_qtest_check_alive(net->qtest, error)) {
+            return FALSE;
+        }
         g_usleep(50);
     }
     if (ret_received) {
@@ -633,8 +885,8 @@ gboolean rig_guest_net_receive(RigGuestNet *net, guint want, guint timeout_ms,
 gboolean rig_guest_net_send(RigGuestNet *net, const uint8_t *frame, size_t len,
                             GError **error)
 {
-    g_autofree uint8_t *buf = NULL;
-    RigVirtqBuf vbuf;
+    static const uint8_t hdr[RIG_VIRTIO_NET_HDR_V1_LEN] = {0};
+    RigVirtqBuf bufs[2];
     guint64 token;
     uint32_t written;
 
@@ -645,14 +897,16 @@ gboolean rig_guest_net_send(RigGuestNet *net, const uint8_t *frame, size_t len,
                     RIG_GUEST_BIG_BUF_SIZE - RIG_VIRTIO_NET_HDR_V1_LEN);
         return FALSE;
     }
-    buf = g_malloc0(len + RIG_VIRTIO_NET_HDR_V1_LEN);
-    memcpy(buf + RIG_VIRTIO_NET_HDR_V1_LEN, frame, len);
-    vbuf = (RigVirtqBuf){
-        .addr = net->tx_buf,
-        .len = (uint32_t)(len + RIG_VIRTIO_NET_HDR_V1_LEN),
-    };
-    if (!rig_qtest_memwrite(net->qtest, net->tx_buf, buf, vbuf.len, error) ||
-        !rig_virtq_add(&net->txq, &vbuf, 1, 0, error) ||
+    /* NetKVM's TX: the header block, then the data (indirect if acked). */
+    bufs[0] = (RigVirtqBuf){.addr = net->tx_hdr, .len = sizeof(hdr)};
+    bufs[1] = (RigVirtqBuf){.addr = net->tx_buf, .len = (uint32_t)len};
+    if (!rig_guest_ram_write(net->ram, net->tx_hdr, hdr, sizeof(hdr), error) ||
+        !rig_guest_ram_write(net->ram, net->tx_buf, frame, len, error) ||
+        (net->indirect ? !rig_virtq_write_indirect(&net->txq, net->tx_table,
+                                                   bufs, 2, error) ||
+                             !rig_virtq_add_indirect(&net->txq, net->tx_table,
+                                                     2, 0, error)
+                       : !rig_virtq_add(&net->txq, bufs, 2, 0, error)) ||
         !rig_virtq_kick(&net->txq, error) ||
         !rig_virtq_wait_used(&net->txq, net->timeout_ms, &token, &written,
                              error)) {
@@ -714,9 +968,26 @@ JsonNode *rig_guest_net_stats_to_json(RigGuestNet *net, gboolean with_frames)
     }
     json_builder_set_member_name(b, "profile");
     json_builder_add_string_value(b, net->profile->name);
+    json_builder_set_member_name(b, "follows");
+    json_builder_add_string_value(b, net->profile->follows);
+    json_builder_set_member_name(b, "ram_access");
+    json_builder_add_string_value(b, rig_guest_ram_path_name(net->ram));
     add_features(b, "offered", net->offered);
     add_features(b, "features", net->features);
+    add_features(b, "not_modelled",
+                 net->offered & RIG_GUEST_NETKVM_NOT_MODELLED);
     add_features(b, "offloads", net->offloads);
+    json_builder_set_member_name(b, "rsc_active");
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "ipv4");
+    json_builder_add_boolean_value(b, rig_guest_net_rsc_active(net, 4));
+    json_builder_set_member_name(b, "ipv6");
+    json_builder_add_boolean_value(b, rig_guest_net_rsc_active(net, 6));
+    json_builder_end_object(b);
+    json_builder_set_member_name(b, "d0_entries");
+    json_builder_add_int_value(b, (gint64)net->d0_entries);
+    json_builder_set_member_name(b, "mrg_rxbuf");
+    json_builder_add_boolean_value(b, net->mrg_rxbuf);
     json_builder_set_member_name(b, "mac");
     json_builder_add_string_value(b, mac);
     json_builder_set_member_name(b, "rx_mode");
@@ -736,12 +1007,23 @@ JsonNode *rig_guest_net_stats_to_json(RigGuestNet *net, gboolean with_frames)
     json_builder_add_int_value(b, (gint64)net->rxq.layout.avail);
     json_builder_set_member_name(b, "used");
     json_builder_add_int_value(b, (gint64)net->rxq.layout.used);
+    json_builder_set_member_name(b, "indirect");
+    json_builder_add_boolean_value(b, net->rx_table != NULL);
+    json_builder_set_member_name(b, "event_idx");
+    json_builder_add_boolean_value(b, net->rxq.event_idx);
+    json_builder_set_member_name(b, "notifies");
+    json_builder_add_int_value(b, (gint64)net->rxq.notifies);
+    json_builder_set_member_name(b, "notifies_suppressed");
+    json_builder_add_int_value(b, (gint64)net->rxq.notifies_suppressed);
     json_builder_end_object(b);
     json_builder_set_member_name(b, "starving");
     json_builder_add_boolean_value(b, net->starving);
     json_builder_set_member_name(b, "counters");
     json_builder_add_value(
         b, rig_guest_counters_to_json(&net->counters, net->flows));
+    json_builder_set_member_name(b, "netkvm");
+    json_builder_add_value(
+        b, rig_guest_netkvm_counters_to_json(&net->counters.netkvm));
     if (with_frames) {
         json_builder_set_member_name(b, "frames");
         json_builder_begin_array(b);

@@ -1,9 +1,12 @@
 /*
- * The reference virtio-net guest: a driver that negotiates like Windows
- * NetKVM, receives into guest RAM it manages itself, and records every
- * frame the device delivers.  It runs entirely over qtest: with
- * `-accel qtest` no vCPU exists and the guest owns the virtual clock
- * (which drives QEMU's RSC drain timer).
+ * The reference virtio-net guest: a driver that negotiates and configures
+ * the device like Windows NetKVM (profile.h names the NetKVM source each
+ * profile follows), receives into guest RAM it manages itself, and
+ * records every frame the device delivers, beside the counters NetKVM
+ * itself would report.  Registers, notifications and the clock go over
+ * qtest: with `-accel qtest` no vCPU exists and the guest owns the virtual
+ * clock (which drives QEMU's RSC drain timer).  Guest RAM is reached
+ * either through a shared mapping (fast) or over qtest (guest-ram.h).
  */
 #pragma once
 
@@ -25,9 +28,9 @@ typedef enum {
 } RigGuestClockMode;
 
 typedef enum {
-    /* One 64 KiB + header buffer per descriptor (GUEST_TSO big packets). */
+    /* One 64 KiB + header buffer per chain (GUEST_TSO big packets). */
     RIG_GUEST_RX_BIG,
-    /* MRG_RXBUF: small buffers, a frame spans num_buffers of them. */
+    /* MRG_RXBUF with small buffers: a frame spans num_buffers of them. */
     RIG_GUEST_RX_MERGEABLE,
 } RigGuestRxMode;
 
@@ -47,6 +50,9 @@ typedef struct {
     gboolean keep_data;     /* keep frame bytes in the records */
     gboolean skip_offloads; /* do not send CTRL_GUEST_OFFLOADS_SET */
     guint timeout_ms;       /* device acks, used ring; 0: 5000 */
+    void *ram_map;          /* guest RAM mapped here (rig_vm_get_shared_ram);
+                             * NULL: reach it over qtest */
+    uint64_t ram_map_size;
 } RigGuestNetConfig;
 
 typedef struct RigGuestNet RigGuestNet;
@@ -81,10 +87,11 @@ void rig_guest_net_config_init(RigGuestNetConfig *config);
  * @error: return location for a GError
  *
  * Finds and enables the device, resets it, negotiates the profile's
- * features, sets up the RX, TX and control queues, sets DRIVER_OK, sends
- * the profile's CTRL_GUEST_OFFLOADS_SET and checks its ack, then posts the
- * initial RX buffers.  With RIG_GUEST_CLOCK_REALTIME the clock thread runs
- * from here on.
+ * features, sets up the RX, TX and control queues, puts the initial RX
+ * buffers in the ring, sets DRIVER_OK and enters D0 as NetKVM does
+ * (rig_guest_net_enter_d0()), then sends the packet filter NDIS sets after
+ * initialisation (CTRL_RX, MAC table, VLAN ids).  With
+ * RIG_GUEST_CLOCK_REALTIME the clock thread runs from here on.
  *
  * Returns: (transfer full): the guest, or NULL with @error set.
  */
@@ -136,6 +143,48 @@ uint64_t rig_guest_net_get_offloads(RigGuestNet *net);
  */
 gboolean rig_guest_net_set_offloads(RigGuestNet *net, uint64_t offloads,
                                     GError **error);
+
+/**
+ * rig_guest_net_enter_d0:
+ * @net: guest
+ * @error: return location for a GError
+ *
+ * What ParaNdis_DeviceEnterD0 (NetKVM/Common/ParaNdis_Common.cpp) sends on
+ * every entry to D0: the offloads for the current RSC state
+ * (ParaNdis_DeviceConfigureRSC), CTRL_MAC_ADDR_SET (ParaNdis_UpdateMAC),
+ * then an RX kick.
+ *
+ * Returns: TRUE when the device acked every command.
+ */
+gboolean rig_guest_net_enter_d0(RigGuestNet *net, GError **error);
+
+/**
+ * rig_guest_net_set_rsc:
+ * @net: guest
+ * @ipv4: 1 enable, 0 disable, -1 leave RSC for IPv4 as it is
+ * @ipv6: the same for IPv6
+ * @error: return location (INVALID for a family whose GUEST_TSO bit was
+ *   not acked: NetKVM answers NDIS_STATUS_NOT_SUPPORTED)
+ *
+ * OID_TCP_OFFLOAD_PARAMETERS as NetKVM's OnSetRSCParameters
+ * (NetKVM/wlh/ParaNdis6_Oid.cpp) handles it: the new state, then
+ * ParaNdis_DeviceConfigureRSC.  Disabling both families sends GUEST_CSUM
+ * + RSC_EXT (bit 61) without TSO bits.
+ *
+ * Returns: TRUE when the device acked the offloads command.
+ */
+gboolean rig_guest_net_set_rsc(RigGuestNet *net, int ipv4, int ipv6,
+                               GError **error);
+
+/**
+ * rig_guest_net_rsc_active:
+ * @net: guest
+ * @family: 4 or 6
+ *
+ * Returns: whether QEMU's RSC path runs for @family now
+ *   (rig_guest_rsc_active() on the negotiated features and last offloads).
+ */
+gboolean rig_guest_net_rsc_active(RigGuestNet *net, int family);
 
 /**
  * rig_guest_net_post_rx:
@@ -224,7 +273,8 @@ const RigGuestCounters *rig_guest_net_get_counters(RigGuestNet *net);
  * @net: guest
  * @with_frames: include every frame record
  *
- * Returns: (transfer full): {"clock_mode", "profile", "features",
- *   "offloads", "mac", "rx_mode", "counters": {...}, "frames": [...]}.
+ * Returns: (transfer full): {"clock_mode", "profile", "follows",
+ *   "ram_access", "features", "offloads", "rsc_active", "mac", "rx_mode",
+ *   "counters": {...}, "netkvm": {...}, "frames": [...]}.
  */
 JsonNode *rig_guest_net_stats_to_json(RigGuestNet *net, gboolean with_frames);

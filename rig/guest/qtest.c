@@ -464,6 +464,24 @@ gboolean rig_qtest_irq_level(RigQtest *q, int irq)
     return level;
 }
 
+gboolean rig_qtest_check_alive(RigQtest *q, GError **error)
+{
+    struct pollfd pfd = {.events = POLLRDHUP};
+    int fd;
+
+    g_mutex_lock(&q->lock);
+    fd = q->fd;
+    g_mutex_unlock(&q->lock);
+    pfd.fd = fd;
+    if (fd < 0 || (poll(&pfd, 1, 0) > 0 &&
+                   (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))) {
+        g_set_error(error, RIG_GUEST_ERROR, RIG_GUEST_ERROR_DISCONNECTED,
+                    "qtest: connection to QEMU closed (QEMU exited?)");
+        return FALSE;
+    }
+    return TRUE;
+}
+
 guint64 rig_qtest_command_count(RigQtest *q)
 {
     guint64 n;

@@ -202,6 +202,18 @@ gboolean rig_qtest_irq_intercept_in(RigQtest *q, const char *qom_path,
 gboolean rig_qtest_irq_level(RigQtest *q, int irq);
 
 /**
+ * rig_qtest_check_alive:
+ * @q: client
+ * @error: return location (DISCONNECTED when QEMU closed the connection)
+ *
+ * A system call, no command: for loops that otherwise touch only shared
+ * memory and would not notice that QEMU is gone.
+ *
+ * Returns: TRUE while the connection is open.
+ */
+gboolean rig_qtest_check_alive(RigQtest *q, GError **error);
+
+/**
  * rig_qtest_command_count:
  * @q: client
  *

@@ -37,6 +37,9 @@ typedef struct {
     gint memory_mib;
     gboolean keep_data;
     gboolean skip_offloads;
+    char *ram_access;
+    gint bench_flows;
+    gboolean bench_tcp;
 } Options;
 
 typedef struct {
@@ -47,6 +50,7 @@ typedef struct {
     RigQtest *qtest;
     RigGuestNet *net;
     RigGuestClockMode clock;
+    gboolean shared_ram; /* guest RAM through the launcher's mapping */
 } Session;
 
 /**

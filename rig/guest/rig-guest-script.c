@@ -192,6 +192,24 @@ static gboolean cmd_starve(Session *s, char **argv, const char *line,
     return TRUE;
 }
 
+/* The offloads now acked and QEMU's resulting RSC state per family. */
+static gboolean reply_offloads(Session *s)
+{
+    JsonBuilder *b = reply_begin();
+    g_autofree char *hex =
+        g_strdup_printf("0x%016" G_GINT64_MODIFIER "x",
+                        (guint64)rig_guest_net_get_offloads(s->net));
+
+    json_builder_set_member_name(b, "offloads");
+    json_builder_add_string_value(b, hex);
+    json_builder_set_member_name(b, "rsc_ipv4");
+    json_builder_add_boolean_value(b, rig_guest_net_rsc_active(s->net, 4));
+    json_builder_set_member_name(b, "rsc_ipv6");
+    json_builder_add_boolean_value(b, rig_guest_net_rsc_active(s->net, 6));
+    reply_end(b);
+    return TRUE;
+}
+
 static gboolean cmd_offloads(Session *s, char **argv, const char *line,
                              GError **error)
 {
@@ -201,8 +219,44 @@ static gboolean cmd_offloads(Session *s, char **argv, const char *line,
         !rig_guest_net_set_offloads(s->net, a, error)) {
         return FALSE;
     }
-    reply_end(reply_begin());
-    return TRUE;
+    return reply_offloads(s);
+}
+
+static gboolean cmd_rsc(Session *s, char **argv, const char *line,
+                        GError **error)
+{
+    int on;
+    int ipv4 = -1;
+    int ipv6 = -1;
+
+    if (!argv[1] ||
+        (!g_str_equal(argv[1], "on") && !g_str_equal(argv[1], "off")) ||
+        (argv[2] && !g_str_equal(argv[2], "4") && !g_str_equal(argv[2], "6"))) {
+        g_set_error(error, RIG_GUEST_ERROR, RIG_GUEST_ERROR_INVALID,
+                    "rsc on|off [4|6]: turn RSC on or off for both families "
+                    "or one");
+        return FALSE;
+    }
+    on = g_str_equal(argv[1], "on");
+    if (!argv[2] || g_str_equal(argv[2], "4")) {
+        ipv4 = on;
+    }
+    if (!argv[2] || g_str_equal(argv[2], "6")) {
+        ipv6 = on;
+    }
+    if (!rig_guest_net_set_rsc(s->net, ipv4, ipv6, error)) {
+        return FALSE;
+    }
+    return reply_offloads(s);
+}
+
+static gboolean cmd_d0(Session *s, char **argv, const char *line,
+                       GError **error)
+{
+    if (!rig_guest_net_enter_d0(s->net, error)) {
+        return FALSE;
+    }
+    return reply_offloads(s);
 }
 
 static gboolean cmd_stats(Session *s, char **argv, const char *line,
@@ -412,6 +466,8 @@ static const struct {
     {"post", cmd_post},
     {"starve", cmd_starve},
     {"offloads", cmd_offloads},
+    {"rsc", cmd_rsc},
+    {"d0", cmd_d0},
     {"stats", cmd_stats},
     {"frames", cmd_stats},
     {"log", cmd_log},
@@ -433,7 +489,8 @@ static gboolean script_command(Session *s, char **argv, const char *line,
     }
     g_set_error(error, RIG_GUEST_ERROR, RIG_GUEST_ERROR_INVALID,
                 "unknown command '%s' (recv N MS, step NS, post N, starve "
-                "FRAMES US, offloads MASK, stats, frames, log, send HEX, "
+                "FRAMES US, offloads MASK, rsc on|off [4|6], d0, stats, "
+                "frames, log, send HEX, "
                 "poke WIDTH ADDR VALUE, rsc-received, wait-rsc-received N MS, "
                 "rsc-stats, qmp CMD [JSON], quit)",
                 argv[0]);

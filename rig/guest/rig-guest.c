@@ -88,6 +88,14 @@ static gboolean choose_clock(Session *s, GError **error)
     return TRUE;
 }
 
+/* A QEMU whose memory backends can not be shared: say so, then fall back. */
+static gboolean shared_ram_refused(const GError *error)
+{
+    return g_error_matches(error, RIG_VM_ERROR, RIG_VM_ERROR_EXITED) &&
+           (strstr(error->message, "memory-backend") != NULL ||
+            strstr(error->message, "share") != NULL);
+}
+
 static gboolean start_vm(Session *s, GError **error)
 {
     Options *o = s->opt;
@@ -123,12 +131,25 @@ static gboolean start_vm(Session *s, GError **error)
     }
     nic = rig_vm_config_add_nic(config, NIC_ID, tap_fd);
     nic->guest_rsc_ext = !o->no_rsc_ext;
-    nic->rsc_interval_ns = o->rsc_interval;
+    nic->rsc_interval_ns = o->rsc_interval == G_MININT64 ? -1 : o->rsc_interval;
     if (o->rx_queue_size > 0) {
         nic->extra_props =
             g_strdup_printf("rx_queue_size=%d", o->rx_queue_size);
     }
+    config->shared_ram = s->shared_ram;
     s->vm = rig_vm_start(config, error);
+    if (!s->vm && s->shared_ram && g_strcmp0(o->ram_access, "auto") == 0 &&
+        shared_ram_refused(*error)) {
+        fprintf(stderr, "rig-guest: this QEMU can not share its guest RAM "
+                        "(memory-backend-file,share=on); reaching it over "
+                        "qtest instead\n");
+        g_clear_error(error);
+        s->shared_ram = FALSE;
+        config->shared_ram = FALSE;
+        /* The tap fd went to the first QEMU: open the namespace anew. */
+        g_clear_pointer(&s->netns, rig_netns_free);
+        return start_vm(s, error);
+    }
     if (!s->vm) {
         return FALSE;
     }
@@ -161,10 +182,16 @@ static gboolean start_guest(Session *s, GError **error)
     cfg.keep_data = o->keep_data;
     cfg.skip_offloads = o->skip_offloads;
     cfg.ram_size = (uint64_t)o->memory_mib << 20;
+    if (s->vm && s->shared_ram) {
+        gsize size;
+
+        cfg.ram_map = rig_vm_get_shared_ram(s->vm, &size);
+        cfg.ram_map_size = size;
+    }
     if (o->rx_queue_size > 0) {
         cfg.rx_queue_size = (unsigned)o->rx_queue_size;
     }
-    if (o->rx_buffers >= 0) {
+    if (o->rx_buffers != G_MININT) {
         cfg.rx_buffers = (unsigned)o->rx_buffers;
     }
     if (o->mrg_buf_size > 0) {
@@ -257,6 +284,68 @@ static void options_clear(Options *o)
     g_clear_pointer(&o->profile, g_free);
     g_clear_pointer(&o->clock, g_free);
     g_clear_pointer(&o->accel, g_free);
+    g_clear_pointer(&o->ram_access, g_free);
+}
+
+/*
+ * Numbers GOption accepted as integers but that make no sense here: named
+ * with their valid range instead of silently clamped or wrapped.
+ */
+static gboolean check_ranges(const Options *o, GError **error)
+{
+    const struct {
+        const char *option;
+        gint64 value;
+        gboolean given;
+        gint64 min;
+        gint64 max;
+        const char *unit;
+    } checks[] = {
+        {"--count/-c", o->count, TRUE, 0, G_MAXINT32, "frames (0: no limit)"},
+        {"--rsc-interval", o->rsc_interval, o->rsc_interval != G_MININT64, 0,
+         G_MAXUINT32, "ns (QEMU's 32-bit rsc_interval)"},
+        {"--rx-buffers", o->rx_buffers, o->rx_buffers != G_MININT, 0,
+         RIG_VRING_MAX_SIZE, "buffers (0: start starved)"},
+        {"--rx-queue-size", o->rx_queue_size, o->rx_queue_size != 0, 256, 1024,
+         "entries (a power of two)"},
+        {"--mrg-buf-size", o->mrg_buf_size, o->mrg_buf_size != 0, 64, 65536,
+         "bytes"},
+        {"--memory/-m", o->memory_mib, TRUE, 32, 2048, "MiB"},
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS(checks); i++) {
+        if (checks[i].given && (checks[i].value < checks[i].min ||
+                                checks[i].value > checks[i].max)) {
+            g_set_error(error, RIG_GUEST_ERROR, RIG_GUEST_ERROR_INVALID,
+                        "%s %" G_GINT64_FORMAT
+                        " is out of range: %" G_GINT64_FORMAT
+                        "..%" G_GINT64_FORMAT " %s",
+                        checks[i].option, checks[i].value, checks[i].min,
+                        checks[i].max, checks[i].unit);
+            return FALSE;
+        }
+    }
+    if (o->rx_queue_size != 0 &&
+        !rig_vring_size_valid((unsigned)o->rx_queue_size)) {
+        g_set_error(error, RIG_GUEST_ERROR, RIG_GUEST_ERROR_INVALID,
+                    "--rx-queue-size %d is not a power of two (256, 512, 1024)",
+                    o->rx_queue_size);
+        return FALSE;
+    }
+    /* NaN fails both comparisons: written so that it is rejected too. */
+    if (!(o->timeout_s > 0 && o->timeout_s <= 86400)) {
+        g_set_error(error, RIG_GUEST_ERROR, RIG_GUEST_ERROR_INVALID,
+                    "--timeout/-t %g is out of range: more than 0, at most "
+                    "86400 s",
+                    o->timeout_s);
+        return FALSE;
+    }
+    if (!(o->bench_s >= 0 && o->bench_s <= 3600)) {
+        g_set_error(error, RIG_GUEST_ERROR, RIG_GUEST_ERROR_INVALID,
+                    "--bench %g is out of range: 0..3600 s", o->bench_s);
+        return FALSE;
+    }
+    return TRUE;
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Options, options_clear)
@@ -267,9 +356,10 @@ int main(int argc, char **argv)
         .profile = NULL,
         .count = 0,
         .timeout_s = 10,
-        .rsc_interval = -1,
-        .rx_buffers = -1,
+        .rsc_interval = G_MININT64,
+        .rx_buffers = G_MININT,
         .memory_mib = 128,
+        .bench_flows = 1,
     };
     g_autofree char *profiles = rig_guest_profile_names();
     g_autofree char *profile_help =
@@ -298,17 +388,26 @@ int main(int argc, char **argv)
         {"accel", 0, 0, G_OPTION_ARG_STRING, &o.accel,
          "QEMU accelerator (default qtest; tcg with --clock free)", "ACCEL"},
         {"rsc-interval", 0, 0, G_OPTION_ARG_INT64, &o.rsc_interval,
-         "virtio-net-pci rsc_interval in ns (default QEMU's 300000)", "NS"},
+         "virtio-net-pci rsc_interval in ns, 0..4294967295 (default QEMU's "
+         "300000)",
+         "NS"},
         {"no-rsc-ext", 0, 0, G_OPTION_ARG_NONE, &o.no_rsc_ext,
          "Start the NIC with guest_rsc_ext=off", NULL},
         {"rx-queue-size", 0, 0, G_OPTION_ARG_INT, &o.rx_queue_size,
          "RX ring size (power of two, 256..1024)", "N"},
         {"rx-buffers", 0, 0, G_OPTION_ARG_INT, &o.rx_buffers,
-         "RX buffers posted at start (default: fill the ring; 0: starve)", "N"},
+         "RX buffers posted at start, 0..32768 (default: fill the ring; 0: "
+         "starve)",
+         "N"},
         {"mrg-buf-size", 0, 0, G_OPTION_ARG_INT, &o.mrg_buf_size,
          "Buffer size in mergeable mode (default 4096)", "BYTES"},
         {"memory", 'm', 0, G_OPTION_ARG_INT, &o.memory_mib,
-         "Guest RAM in MiB (default 128)", "MIB"},
+         "Guest RAM in MiB, 32..2048 (default 128)", "MIB"},
+        {"ram-access", 0, 0, G_OPTION_ARG_STRING, &o.ram_access,
+         "How the guest reaches its RAM: shared (QEMU's RAM is a "
+         "memory-backend-file the rig maps), qtest (every access a qtest "
+         "command), auto (default: shared, else qtest; qtest with --attach)",
+         "MODE"},
         {"keep-data", 0, 0, G_OPTION_ARG_NONE, &o.keep_data,
          "Keep frame bytes (hex \"data\" in JSON records)", NULL},
         {"skip-offloads", 0, 0, G_OPTION_ARG_NONE, &o.skip_offloads,
@@ -336,12 +435,38 @@ int main(int argc, char **argv)
              "--count, 2 could not run.\n\n"
              "--script commands: recv N MS (wait up to MS for N frames), "
              "step NS (virtual clock), post N (RX buffers), starve FRAMES US, "
-             "offloads MASK, stats, frames, log (deterministic frame log), "
+             "offloads MASK (raw GUEST_OFFLOADS_SET), rsc on|off [4|6] (as "
+             "NetKVM's OnSetRSCParameters), d0 (NetKVM's D0 entry: offloads, "
+             "MAC, RX kick), stats, frames, log (deterministic frame log), "
              "send HEX (TX), poke WIDTH ADDR VALUE (fault injection), "
              "rsc-received, wait-rsc-received N MS, rsc-stats, "
              "qmp CMD [JSON], quit.\n");
-    if (!g_option_context_parse(ctx, &argc, &argv, &error)) {
+    if (!g_option_context_parse(ctx, &argc, &argv, &error) ||
+        !check_ranges(&o, &error)) {
         fprintf(stderr, "rig-guest: %s (see --help)\n", error->message);
+        return EXIT_CANNOT_RUN;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "rig-guest: unexpected argument '%s' (see --help)\n",
+                argv[1]);
+        return EXIT_CANNOT_RUN;
+    }
+    if (!o.ram_access) {
+        o.ram_access = g_strdup("auto");
+    }
+    if (g_str_equal(o.ram_access, "shared") ||
+        g_str_equal(o.ram_access, "auto")) {
+        s.shared_ram = o.attach == NULL;
+        if (!s.shared_ram && g_str_equal(o.ram_access, "shared")) {
+            fprintf(stderr, "rig-guest: --ram-access shared needs rig-guest "
+                            "to start QEMU (not --attach)\n");
+            return EXIT_CANNOT_RUN;
+        }
+    } else if (!g_str_equal(o.ram_access, "qtest")) {
+        fprintf(stderr,
+                "rig-guest: unknown --ram-access '%s' (auto, shared, "
+                "qtest)\n",
+                o.ram_access);
         return EXIT_CANNOT_RUN;
     }
     if (!o.profile) {
@@ -360,10 +485,6 @@ int main(int argc, char **argv)
                 "rig-guest: unknown clock mode '%s' (realtime, "
                 "deterministic, free)\n",
                 o.clock);
-        return EXIT_CANNOT_RUN;
-    }
-    if (o.memory_mib < 32) {
-        fprintf(stderr, "rig-guest: --memory must be at least 32 MiB\n");
         return EXIT_CANNOT_RUN;
     }
 
@@ -385,11 +506,13 @@ int main(int argc, char **argv)
         rig_guest_net_get_mac(s.net, mac);
         printf("{\"ready\": true, \"qemu_pid\": %d, \"netns\": \"%s\", "
                "\"tap\": \"%s\", \"mac\": \"%02x:%02x:%02x:%02x:%02x:%02x\", "
-               "\"clock_mode\": \"%s\", \"device\": \"%s\"}\n",
+               "\"clock_mode\": \"%s\", \"device\": \"%s\", "
+               "\"ram_access\": \"%s\"}\n",
                s.vm ? (int)rig_vm_get_pid(s.vm) : -1,
                s.netns ? rig_netns_get_name(s.netns) : "",
                s.netns ? TAP_NAME : "", mac[0], mac[1], mac[2], mac[3], mac[4],
-               mac[5], rig_guest_clock_mode_name(s.clock), NIC_ID);
+               mac[5], rig_guest_clock_mode_name(s.clock), NIC_ID,
+               s.shared_ram ? "shared" : "qtest");
         fflush(stdout);
         rc = rig_guest_cli_run_script(&s);
     } else if (o.bench_s > 0) {

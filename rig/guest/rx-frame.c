@@ -2,6 +2,43 @@
 
 #include <string.h>
 
+/* NetKVM's nMaxDataSize: *JumboPacket 1514 minus the Ethernet header. */
+#define NETKVM_MAX_DATA_SIZE 1500
+
+/* PktGetTCPCoalescedSegmentsCount (NetKVM/wlh/ParaNdis6_Impl.cpp). */
+static uint32_t netkvm_estimate_segments(const RigNetView *v, uint16_t mss)
+{
+    size_t headers = v->l3_hdr_len + v->l4_hdr_len;
+    uint32_t payload = (uint32_t)v->payload_len;
+    uint32_t max_mss = headers < NETKVM_MAX_DATA_SIZE
+                           ? (uint32_t)(NETKVM_MAX_DATA_SIZE - headers)
+                           : 1;
+
+    if (mss > max_mss || mss == 0) {
+        mss = (uint16_t)max_mss;
+    }
+    return payload / mss + !!(payload % mss);
+}
+
+static void netkvm_classify(const RigNetView *v, gboolean parsed,
+                            RigGuestFrame *f)
+{
+    f->netkvm_kind = RIG_GUEST_NETKVM_SINGLE;
+    f->netkvm_segments = 1;
+    if (f->gso_type == RIG_VIRTIO_NET_HDR_GSO_NONE) {
+        return;
+    }
+    if (f->flags & RIG_VIRTIO_NET_HDR_F_RSC_INFO) {
+        f->netkvm_kind = RIG_GUEST_NETKVM_WIN;
+        f->netkvm_segments = f->csum_start;
+    } else {
+        f->netkvm_kind = RIG_GUEST_NETKVM_HOST;
+        if (parsed && v->protocol == RIG_IPPROTO_TCP && v->l4_off != 0) {
+            f->netkvm_segments = netkvm_estimate_segments(v, f->gso_size);
+        }
+    }
+}
+
 void rig_guest_frame_decode(const uint8_t *buf, size_t len,
                             RigGuestFrame *ret_frame)
 {
@@ -35,10 +72,14 @@ void rig_guest_frame_decode(const uint8_t *buf, size_t len,
     }
 
     r = rig_net_parse(buf, len, RIG_NET_PARSE_VNET_HDR, &view, &reason);
+    netkvm_classify(&view, r >= 0, f);
     if (r < 0) {
         f->parse_errno = r;
         f->parse_error = rig_net_error_name(reason);
         return;
+    }
+    if (view.family != 0) {
+        f->ip_len = (uint32_t)view.l3_len;
     }
     f->family = view.family;
     f->protocol = view.protocol;
@@ -81,6 +122,17 @@ void rig_guest_counters_add(RigGuestCounters *c, const RigGuestFrame *frame)
     }
     if (frame->parse_errno != 0) {
         c->parse_errors++;
+    }
+    /* NBLSetRSCInfo and the framesCoalesced* counters. */
+    if (frame->netkvm_kind != RIG_GUEST_NETKVM_SINGLE) {
+        c->netkvm.coalesced_packets += frame->netkvm_segments;
+        c->netkvm.coalesced_bytes += frame->ip_len;
+        c->netkvm.coalescing_events++;
+        if (frame->netkvm_kind == RIG_GUEST_NETKVM_WIN) {
+            c->netkvm.coalesced_win++;
+        } else {
+            c->netkvm.coalesced_host++;
+        }
     }
 }
 
@@ -159,6 +211,15 @@ JsonNode *rig_guest_frame_to_json(const RigGuestFrame *frame,
     json_builder_add_int_value(b, frame->segments);
     json_builder_set_member_name(b, "dup_acks");
     json_builder_add_int_value(b, frame->dup_acks);
+    json_builder_set_member_name(b, "netkvm");
+    json_builder_add_string_value(
+        b, frame->netkvm_kind == RIG_GUEST_NETKVM_WIN    ? "win"
+           : frame->netkvm_kind == RIG_GUEST_NETKVM_HOST ? "host"
+                                                         : "single");
+    json_builder_set_member_name(b, "netkvm_segments");
+    json_builder_add_int_value(b, frame->netkvm_segments);
+    json_builder_set_member_name(b, "ip_len");
+    json_builder_add_int_value(b, frame->ip_len);
     json_builder_set_member_name(b, "family");
     json_builder_add_int_value(b, frame->family);
     json_builder_set_member_name(b, "protocol");
@@ -221,6 +282,29 @@ static void add_uint(JsonBuilder *b, const char *name, guint64 v)
     json_builder_add_int_value(b, (gint64)v);
 }
 
+JsonNode *rig_guest_netkvm_counters_to_json(const RigGuestNetkvmCounters *c)
+{
+    g_autoptr(JsonBuilder) b = json_builder_new();
+
+    json_builder_begin_object(b);
+    json_builder_set_member_name(b, "rsc_statistics");
+    json_builder_begin_object(b);
+    add_uint(b, "CoalescedPackets", c->coalesced_packets);
+    add_uint(b, "CoalescedBytes", c->coalesced_bytes);
+    add_uint(b, "CoalescingEvents", c->coalescing_events);
+    /* NetKVM reports no exceptions: RSC.Statistics has no Aborts count. */
+    add_uint(b, "CoalescingExceptions", 0);
+    json_builder_end_object(b);
+    json_builder_set_member_name(b, "netkvm_diag");
+    json_builder_begin_object(b);
+    add_uint(b, "CoalescedWin", c->coalesced_win);
+    add_uint(b, "CoalescedHost", c->coalesced_host);
+    json_builder_end_object(b);
+    add_uint(b, "dropped_multi_buffer", c->dropped_multi_buf);
+    json_builder_end_object(b);
+    return json_builder_get_root(b);
+}
+
 JsonNode *rig_guest_counters_to_json(const RigGuestCounters *c,
                                      GHashTable *flows)
 {
@@ -239,6 +323,7 @@ JsonNode *rig_guest_counters_to_json(const RigGuestCounters *c,
     add_uint(b, "starved_buffers", c->starved_buffers);
     add_uint(b, "tx_frames", c->tx_frames);
     add_uint(b, "ctrl_commands", c->ctrl_commands);
+    add_uint(b, "ctrl_failed", c->ctrl_failed);
     if (flows) {
         g_autoptr(GList) keys =
             g_list_sort(g_hash_table_get_keys(flows), (GCompareFunc)g_strcmp0);

@@ -25,9 +25,13 @@ typedef struct {
     uint16_t csum_start;
     uint16_t csum_offset;
     uint16_t num_buffers;
-    gboolean coalesced; /* RSC_INFO set */
+    gboolean coalesced; /* RSC_INFO set (the rig's raw view) */
     uint16_t segments;  /* csum_start when coalesced, else 1 */
     uint16_t dup_acks;  /* csum_offset when coalesced, else 0 */
+    /* What NetKVM makes of it (see RigGuestNetkvmKind). */
+    uint8_t netkvm_kind;
+    uint32_t netkvm_segments; /* NET_BUFFER_LIST_COALESCED_SEG_COUNT */
+    uint32_t ip_len;          /* the IP datagram: NetKVM's L2PayloadLen */
     /* the frame, parsed by rig/net */
     int parse_errno;         /* 0, or rig_net_parse()'s negative errno */
     const char *parse_error; /* static reason name, NULL when parsed */
@@ -42,6 +46,34 @@ typedef struct {
     char sha256[65]; /* of header + frame, for byte-identical logs */
     GBytes *data;    /* header + frame, when the guest keeps data */
 } RigGuestFrame;
+
+/*
+ * NetKVM's receive decision (ParaNdis_PrepareReceivedPacket,
+ * NetKVM/wlh/ParaNdis6_Impl.cpp): RSC_INFO is looked at only when
+ * gso_type != NONE; a GSO frame without it gets an estimated segment
+ * count (PktGetTCPCoalescedSegmentsCount: TCP payload / gso_size, rounded
+ * up, gso_size capped to 1500 - IP and TCP headers) and counts as "host"
+ * coalescing.
+ */
+typedef enum {
+    RIG_GUEST_NETKVM_SINGLE, /* gso_type NONE: RSC_INFO ignored */
+    RIG_GUEST_NETKVM_WIN,    /* RSC_INFO: framesCoalescedWindows */
+    RIG_GUEST_NETKVM_HOST,   /* GSO without RSC_INFO: framesCoalescedHost */
+} RigGuestNetkvmKind;
+
+/*
+ * NetKVM's counters as Windows shows them (the names `rig session stats`
+ * prints): RSC.Statistics through OID_GEN_STATISTICS / RscStatistics
+ * (ParaNdis6_Oid.cpp) and NetKvm_Diag rx (WMI).
+ */
+typedef struct {
+    guint64 coalesced_packets; /* CoalescedPkts += segments */
+    guint64 coalesced_bytes;   /* CoalescedOctets += IP datagram */
+    guint64 coalescing_events; /* CoalesceEvents += 1 */
+    guint64 coalesced_win;     /* rx.CoalescedWin: frames with RSC_INFO */
+    guint64 coalesced_host;    /* rx.CoalescedHost: GSO frames without */
+    guint64 dropped_multi_buf; /* num_buffers > 1 into big buffers */
+} RigGuestNetkvmCounters;
 
 /* Per TCP flow: what a receiving TCP would notice. */
 typedef struct {
@@ -67,6 +99,8 @@ typedef struct {
     guint64 starved_buffers; /* harvested but not re-posted (starvation) */
     guint64 tx_frames;
     guint64 ctrl_commands;
+    guint64 ctrl_failed; /* answered VIRTIO_NET_ERR */
+    RigGuestNetkvmCounters netkvm;
 } RigGuestCounters;
 
 /**
@@ -96,6 +130,17 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(RigGuestFrame, rig_guest_frame_free)
  * @frame: a decoded frame
  */
 void rig_guest_counters_add(RigGuestCounters *c, const RigGuestFrame *frame);
+
+/**
+ * rig_guest_netkvm_counters_to_json:
+ * @c: NetKVM's counters
+ *
+ * Returns: (transfer full): {"rsc_statistics": {CoalescedPackets,
+ *   CoalescedBytes, CoalescingEvents, CoalescingExceptions},
+ *   "netkvm_diag": {CoalescedWin, CoalescedHost}, "dropped_multi_buffer"}:
+ *   the shape of `rig session stats` for a Windows guest.
+ */
+JsonNode *rig_guest_netkvm_counters_to_json(const RigGuestNetkvmCounters *c);
 
 /**
  * rig_guest_flow_account:

@@ -298,7 +298,8 @@ gboolean rig_virtio_pci_config_read(RigVirtioPci *vp, uint32_t offset,
 }
 
 gboolean rig_virtq_setup(RigVirtq *vq, RigVirtioPci *vp, uint16_t index,
-                         unsigned size, RigGuestMem *mem, GError **error)
+                         unsigned size, RigGuestMem *mem, RigGuestRam *ram,
+                         gboolean event_idx, GError **error)
 {
     uint64_t max;
     uint64_t noff;
@@ -337,12 +338,12 @@ gboolean rig_virtq_setup(RigVirtq *vq, RigVirtioPci *vp, uint16_t index,
     {
         g_autofree uint8_t *zero = g_malloc0(rig_vring_desc_bytes(layout.size));
 
-        if (!rig_qtest_memwrite(vp->pci.qtest, layout.desc, zero,
-                                rig_vring_desc_bytes(layout.size), error) ||
-            !rig_qtest_memwrite(vp->pci.qtest, layout.avail, zero,
-                                rig_vring_avail_bytes(layout.size), error) ||
-            !rig_qtest_memwrite(vp->pci.qtest, layout.used, zero,
-                                rig_vring_used_bytes(layout.size), error)) {
+        if (!rig_guest_ram_write(ram, layout.desc, zero,
+                                 rig_vring_desc_bytes(layout.size), error) ||
+            !rig_guest_ram_write(ram, layout.avail, zero,
+                                 rig_vring_avail_bytes(layout.size), error) ||
+            !rig_guest_ram_write(ram, layout.used, zero,
+                                 rig_vring_used_bytes(layout.size), error)) {
             return FALSE;
         }
     }
@@ -370,6 +371,8 @@ gboolean rig_virtq_setup(RigVirtq *vq, RigVirtioPci *vp, uint16_t index,
     }
     memset(vq, 0, sizeof(*vq));
     vq->vp = vp;
+    vq->ram = ram;
+    vq->event_idx = event_idx;
     vq->index = index;
     vq->layout = layout;
     vq->notify_addr = vp->notify + noff * vp->notify_mult;
@@ -397,10 +400,92 @@ void rig_virtq_clear(RigVirtq *vq)
     g_clear_pointer(&vq->avail_shadow, g_free);
 }
 
+void rig_virtq_encode_chain(const RigVirtqBuf *bufs, guint n, uint8_t *out)
+{
+    for (guint i = 0; i < n; i++) {
+        RigVringDesc desc = {
+            .addr = bufs[i].addr,
+            .len = bufs[i].len,
+            .flags = (uint16_t)((bufs[i].device_writes ? RIG_VRING_DESC_F_WRITE
+                                                       : 0) |
+                                (i + 1 < n ? RIG_VRING_DESC_F_NEXT : 0)),
+            .next = (uint16_t)(i + 1 < n ? i + 1 : 0),
+        };
+
+        rig_vring_desc_encode(&desc, out + RIG_VRING_DESC_SIZE * i);
+    }
+}
+
+gboolean rig_virtq_write_indirect(RigVirtq *vq, uint64_t table,
+                                  const RigVirtqBuf *bufs, guint n,
+                                  GError **error)
+{
+    g_autofree uint8_t *raw = g_malloc(RIG_VRING_DESC_SIZE * (gsize)n);
+
+    g_return_val_if_fail(n > 0, FALSE);
+    rig_virtq_encode_chain(bufs, n, raw);
+    return rig_guest_ram_write(vq->ram, table, raw, RIG_VRING_DESC_SIZE * n,
+                               error);
+}
+
+/* Writes descriptor @d unless guest RAM already holds @desc there. */
+static gboolean put_desc(RigVirtq *vq, uint16_t d, const RigVringDesc *desc,
+                         GError **error)
+{
+    uint8_t raw[RIG_VRING_DESC_SIZE];
+
+    if (vq->desc_written[d] &&
+        memcmp(&vq->desc_shadow[d], desc, sizeof(*desc)) == 0) {
+        return TRUE;
+    }
+    rig_vring_desc_encode(desc, raw);
+    vq->desc_written[d] = FALSE;
+    if (!rig_guest_ram_write(vq->ram, rig_vring_desc_addr(&vq->layout, d), raw,
+                             sizeof(raw), error)) {
+        return FALSE;
+    }
+    vq->desc_shadow[d] = *desc;
+    vq->desc_written[d] = TRUE;
+    return TRUE;
+}
+
+/* Queues the driver ring entry for the chain at @head of @n descriptors. */
+static void queue_head(RigVirtq *vq, uint16_t head, uint16_t last, guint n,
+                       guint64 token)
+{
+    vq->free_head = vq->next[last];
+    vq->num_free -= (uint16_t)n;
+    vq->chain_len[head] = (uint16_t)n;
+    vq->token[head] = token;
+    vq->avail_shadow[vq->avail_idx & (vq->layout.size - 1)] = head;
+    vq->avail_idx++;
+}
+
+gboolean rig_virtq_add_indirect(RigVirtq *vq, uint64_t table, guint n,
+                                guint64 token, GError **error)
+{
+    uint16_t head = vq->free_head;
+    RigVringDesc desc = {
+        .addr = table,
+        .len = RIG_VRING_DESC_SIZE * n,
+        .flags = RIG_VRING_DESC_F_INDIRECT,
+    };
+
+    if (vq->num_free == 0) {
+        g_set_error(error, RIG_GUEST_ERROR, RIG_GUEST_ERROR_NO_MEMORY,
+                    "virtqueue %u: no free descriptor", vq->index);
+        return FALSE;
+    }
+    if (!put_desc(vq, head, &desc, error)) {
+        return FALSE;
+    }
+    queue_head(vq, head, head, 1, token);
+    return TRUE;
+}
+
 gboolean rig_virtq_add(RigVirtq *vq, const RigVirtqBuf *bufs, guint n,
                        guint64 token, GError **error)
 {
-    RigQtest *q = vq->vp->pci.qtest;
     uint16_t head = vq->free_head;
     uint16_t d = head;
 
@@ -412,7 +497,6 @@ gboolean rig_virtq_add(RigVirtq *vq, const RigVirtqBuf *bufs, guint n,
         return FALSE;
     }
     for (guint i = 0; i < n; i++) {
-        uint8_t raw[RIG_VRING_DESC_SIZE];
         uint16_t next = vq->next[d];
         RigVringDesc desc = {
             .addr = bufs[i].addr,
@@ -423,34 +507,20 @@ gboolean rig_virtq_add(RigVirtq *vq, const RigVirtqBuf *bufs, guint n,
             .next = i + 1 < n ? next : 0,
         };
 
-        if (!vq->desc_written[d] ||
-            memcmp(&vq->desc_shadow[d], &desc, sizeof(desc)) != 0) {
-            rig_vring_desc_encode(&desc, raw);
-            vq->desc_written[d] = FALSE;
-            if (!rig_qtest_memwrite(q, rig_vring_desc_addr(&vq->layout, d), raw,
-                                    sizeof(raw), error)) {
-                return FALSE;
-            }
-            vq->desc_shadow[d] = desc;
-            vq->desc_written[d] = TRUE;
+        if (!put_desc(vq, d, &desc, error)) {
+            return FALSE;
         }
         if (i + 1 < n) {
             d = next;
         }
     }
-    vq->free_head = vq->next[d];
-    vq->num_free -= (uint16_t)n;
-    vq->chain_len[head] = (uint16_t)n;
-    vq->token[head] = token;
-    vq->avail_shadow[vq->avail_idx & (vq->layout.size - 1)] = head;
-    vq->avail_idx++;
+    queue_head(vq, head, d, n, token);
     return TRUE;
 }
 
 /* Writes the queued driver ring entries [published, avail_idx). */
 static gboolean flush_avail(RigVirtq *vq, GError **error)
 {
-    RigQtest *q = vq->vp->pci.qtest;
     uint16_t size = vq->layout.size;
 
     while (vq->avail_published != vq->avail_idx) {
@@ -465,8 +535,9 @@ static gboolean flush_avail(RigVirtq *vq, GError **error)
         for (uint16_t i = 0; i < count; i++) {
             rig_le16_put(le + 2 * i, vq->avail_shadow[start + i]);
         }
-        ok = rig_qtest_memwrite(
-            q, rig_vring_avail_entry_addr(&vq->layout, vq->avail_published), le,
+        ok = rig_guest_ram_write(
+            vq->ram,
+            rig_vring_avail_entry_addr(&vq->layout, vq->avail_published), le,
             2u * count, error);
         g_free(le);
         if (!ok) {
@@ -479,27 +550,52 @@ static gboolean flush_avail(RigVirtq *vq, GError **error)
 
 gboolean rig_virtq_kick(RigVirtq *vq, GError **error)
 {
-    RigQtest *q = vq->vp->pci.qtest;
+    uint16_t old = vq->kicked_idx;
+    uint16_t word;
+    gboolean notify;
 
-    return flush_avail(vq, error) &&
-           rig_qtest_write(q, 2, rig_vring_avail_idx_addr(&vq->layout),
-                           vq->avail_idx, error) &&
-           rig_qtest_write(q, 2, vq->notify_addr, vq->index, error);
+    if (!flush_avail(vq, error) ||
+        !rig_guest_ram_store16(vq->ram, rig_vring_avail_idx_addr(&vq->layout),
+                               vq->avail_idx, error)) {
+        return FALSE;
+    }
+    /* The index must be visible before the device's wish is read. */
+    rig_guest_ram_fence(vq->ram);
+    if (vq->event_idx) {
+        if (!rig_guest_ram_load16(vq->ram,
+                                  rig_vring_avail_event_addr(&vq->layout),
+                                  &word, error)) {
+            return FALSE;
+        }
+        notify = rig_vring_need_event(word, vq->avail_idx, old);
+    } else {
+        if (!rig_guest_ram_load16(vq->ram, vq->layout.used, &word, error)) {
+            return FALSE;
+        }
+        notify = !(word & RIG_VRING_USED_F_NO_NOTIFY);
+    }
+    vq->kicked_idx = vq->avail_idx;
+    if (!notify) {
+        vq->notifies_suppressed++;
+        return TRUE;
+    }
+    vq->notifies++;
+    return rig_qtest_write(vq->vp->pci.qtest, 2, vq->notify_addr, vq->index,
+                           error);
 }
 
 gboolean rig_virtq_used_pending(RigVirtq *vq, uint16_t *ret_pending,
                                 GError **error)
 {
-    uint64_t used_idx;
+    uint16_t used_idx;
     uint16_t pending;
     uint16_t in_flight = (uint16_t)(vq->avail_idx - vq->last_used);
 
-    if (!rig_qtest_read(vq->vp->pci.qtest, 2,
-                        rig_vring_used_idx_addr(&vq->layout), &used_idx,
-                        error)) {
+    if (!rig_guest_ram_load16(vq->ram, rig_vring_used_idx_addr(&vq->layout),
+                              &used_idx, error)) {
         return FALSE;
     }
-    pending = rig_vring_pending((uint16_t)used_idx, vq->last_used);
+    pending = rig_vring_pending(used_idx, vq->last_used);
     if (pending > in_flight) {
         g_set_error(error, RIG_GUEST_ERROR, RIG_GUEST_ERROR_DEVICE,
                     "virtqueue %u: device used index %u is %u ahead of the "
@@ -509,6 +605,19 @@ gboolean rig_virtq_used_pending(RigVirtq *vq, uint16_t *ret_pending,
     }
     *ret_pending = pending;
     return TRUE;
+}
+
+/*
+ * EVENT_IDX: ask for an interrupt at the next used entry, as NetKVM's
+ * virtqueue_get_buf_split() does while interrupts are enabled.
+ */
+static gboolean publish_used_event(RigVirtq *vq, GError **error)
+{
+    if (!vq->event_idx) {
+        return TRUE;
+    }
+    return rig_guest_ram_store16(
+        vq->ram, rig_vring_used_event_addr(&vq->layout), vq->last_used, error);
 }
 
 /* Consumes used entry @id: returns its chain to the free list. */
@@ -543,17 +652,16 @@ static gboolean complete_chain(RigVirtq *vq, uint32_t id, uint32_t len,
 gboolean rig_virtq_pop(RigVirtq *vq, guint64 *ret_token, uint32_t *ret_len,
                        GError **error)
 {
-    uint64_t raw;
-    uint32_t id;
-    uint32_t len;
+    uint8_t raw[RIG_VRING_USED_ELEM_SIZE];
 
-    if (!rig_qtest_read(vq->vp->pci.qtest, 8,
-                        rig_vring_used_elem_addr(&vq->layout, vq->last_used),
-                        &raw, error)) {
+    if (!rig_guest_ram_read(
+            vq->ram, rig_vring_used_elem_addr(&vq->layout, vq->last_used), raw,
+            sizeof(raw), error)) {
         return FALSE;
     }
-    rig_vring_used_elem_decode(raw, &id, &len);
-    return complete_chain(vq, id, len, ret_token, ret_len, error);
+    return complete_chain(vq, rig_le32_get(raw), rig_le32_get(raw + 4),
+                          ret_token, ret_len, error) &&
+           publish_used_event(vq, error);
 }
 
 gboolean rig_virtq_pop_many(RigVirtq *vq, guint max, guint64 *ret_tokens,
@@ -572,10 +680,9 @@ gboolean rig_virtq_pop_many(RigVirtq *vq, guint max, guint64 *ret_tokens,
         guint chunk = MIN(n - done, (guint)(vq->layout.size - start));
         g_autofree uint8_t *raw = g_malloc(RIG_VRING_USED_ELEM_SIZE * chunk);
 
-        if (!rig_qtest_memread(
-                vq->vp->pci.qtest,
-                rig_vring_used_elem_addr(&vq->layout, vq->last_used), raw,
-                RIG_VRING_USED_ELEM_SIZE * chunk, error)) {
+        if (!rig_guest_ram_read(
+                vq->ram, rig_vring_used_elem_addr(&vq->layout, vq->last_used),
+                raw, RIG_VRING_USED_ELEM_SIZE * chunk, error)) {
             return FALSE;
         }
         for (guint i = 0; i < chunk; i++, done++) {
@@ -586,6 +693,9 @@ gboolean rig_virtq_pop_many(RigVirtq *vq, guint max, guint64 *ret_tokens,
                 return FALSE;
             }
         }
+    }
+    if (n > 0 && !publish_used_event(vq, error)) {
+        return FALSE;
     }
     *ret_n = n;
     return TRUE;

@@ -8,6 +8,7 @@
 #include <glib.h>
 #include <stdint.h>
 
+#include "guest/guest-ram.h"
 #include "guest/pci.h"
 #include "guest/vring.h"
 
@@ -33,7 +34,17 @@ typedef struct {
 /* One split virtqueue as the driver sees it; guest RAM holds the rings. */
 typedef struct {
     RigVirtioPci *vp; /* borrowed */
+    RigGuestRam *ram; /* borrowed: how the rings are reached */
     uint16_t index;
+    /*
+     * VIRTIO_RING_F_EVENT_IDX negotiated: notify only when the device's
+     * avail_event asks for it, publish used_event after each harvest (as
+     * NetKVM's VirtIORing.c does); else honour VRING_USED_F_NO_NOTIFY.
+     */
+    gboolean event_idx;
+    uint16_t kicked_idx; /* avail_idx when the last kick was decided */
+    guint64 notifies;
+    guint64 notifies_suppressed;
     RigVringLayout layout;
     uint64_t notify_addr;
     uint16_t avail_idx; /* next driver ring index to fill */
@@ -154,6 +165,8 @@ gboolean rig_virtio_pci_config_read(RigVirtioPci *vp, uint32_t offset,
  * @size: wanted size (power of two, at most the device's maximum; 0 keeps
  *   the device's default)
  * @mem: guest RAM allocator for the rings
+ * @ram: how the rings are read and written (borrowed for the life of @vq)
+ * @event_idx: VIRTIO_RING_F_EVENT_IDX was negotiated
  * @error: return location for a GError
  *
  * Allocates the rings, programs them and enables the queue.
@@ -161,7 +174,8 @@ gboolean rig_virtio_pci_config_read(RigVirtioPci *vp, uint32_t offset,
  * Returns: TRUE on success.
  */
 gboolean rig_virtq_setup(RigVirtq *vq, RigVirtioPci *vp, uint16_t index,
-                         unsigned size, RigGuestMem *mem, GError **error);
+                         unsigned size, RigGuestMem *mem, RigGuestRam *ram,
+                         gboolean event_idx, GError **error);
 
 /**
  * rig_virtq_clear:
@@ -195,11 +209,55 @@ gboolean rig_virtq_add(RigVirtq *vq, const RigVirtqBuf *bufs, guint n,
                        guint64 token, GError **error);
 
 /**
+ * rig_virtq_encode_chain:
+ * @bufs: (array length=n): the chain, device-readable buffers first
+ * @n: entries (> 0)
+ * @out: (out caller-allocates): RIG_VRING_DESC_SIZE * @n bytes
+ *
+ * Encodes an indirect descriptor table (virtio spec 2.7.5.3) the way
+ * NetKVM's virtqueue_add_buf_split() (VirtIO/VirtIORing.c) fills it: next
+ * = i + 1, NEXT on all but the last, WRITE on device-writable buffers.
+ */
+void rig_virtq_encode_chain(const RigVirtqBuf *bufs, guint n, uint8_t *out);
+
+/**
+ * rig_virtq_write_indirect:
+ * @vq: queue (its RAM accessor is used)
+ * @table: guest address of a table of @n descriptors (16-byte aligned)
+ * @bufs: (array length=n): the chain, device-readable buffers first
+ * @n: entries (> 0)
+ * @error: return location for a GError
+ *
+ * Writes rig_virtq_encode_chain()'s table to guest RAM.
+ *
+ * Returns: TRUE on success.
+ */
+gboolean rig_virtq_write_indirect(RigVirtq *vq, uint64_t table,
+                                  const RigVirtqBuf *bufs, guint n,
+                                  GError **error);
+
+/**
+ * rig_virtq_add_indirect:
+ * @vq: queue
+ * @table: guest address of a table written by rig_virtq_write_indirect()
+ * @n: entries in the table
+ * @token: cookie returned by rig_virtq_pop() for this chain
+ * @error: return location (NO_MEMORY: no free descriptor)
+ *
+ * Queues one VRING_DESC_F_INDIRECT descriptor pointing at @table.
+ *
+ * Returns: TRUE on success.
+ */
+gboolean rig_virtq_add_indirect(RigVirtq *vq, uint64_t table, guint n,
+                                guint64 token, GError **error);
+
+/**
  * rig_virtq_kick:
  * @vq: queue
  * @error: return location for a GError
  *
- * Publishes the driver ring index and notifies the device.
+ * Publishes the driver ring index and notifies the device unless it asked
+ * not to be (EVENT_IDX avail_event, or VRING_USED_F_NO_NOTIFY).
  *
  * Returns: TRUE on success.
  */

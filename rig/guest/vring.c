@@ -50,6 +50,22 @@ uint64_t rig_vring_desc_addr(const RigVringLayout *l, uint16_t i)
     return l->desc + (uint64_t)RIG_VRING_DESC_SIZE * i;
 }
 
+uint64_t rig_vring_used_event_addr(const RigVringLayout *l)
+{
+    return l->avail + 4 + 2 * (uint64_t)l->size;
+}
+
+uint64_t rig_vring_avail_event_addr(const RigVringLayout *l)
+{
+    return l->used + 4 + (uint64_t)RIG_VRING_USED_ELEM_SIZE * l->size;
+}
+
+gboolean rig_vring_need_event(uint16_t event, uint16_t new_idx,
+                              uint16_t old_idx)
+{
+    return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
+}
+
 uint16_t rig_vring_pending(uint16_t used_idx, uint16_t last_seen)
 {
     return (uint16_t)(used_idx - last_seen);

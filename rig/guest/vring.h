@@ -9,11 +9,13 @@
 #include <glib.h>
 #include <stdint.h>
 
-#define RIG_VRING_DESC_F_NEXT    1
-#define RIG_VRING_DESC_F_WRITE   2
-#define RIG_VRING_DESC_SIZE      16
-#define RIG_VRING_USED_ELEM_SIZE 8
-#define RIG_VRING_MAX_SIZE       32768
+#define RIG_VRING_DESC_F_NEXT      1
+#define RIG_VRING_DESC_F_WRITE     2
+#define RIG_VRING_DESC_F_INDIRECT  4
+#define RIG_VRING_USED_F_NO_NOTIFY 1
+#define RIG_VRING_DESC_SIZE        16
+#define RIG_VRING_USED_ELEM_SIZE   8
+#define RIG_VRING_MAX_SIZE         32768
 
 /* Guest physical addresses of the three parts of one split queue. */
 typedef struct {
@@ -99,6 +101,31 @@ uint64_t rig_vring_used_elem_addr(const RigVringLayout *l, uint16_t idx);
  * Returns: guest address of descriptor @i.
  */
 uint64_t rig_vring_desc_addr(const RigVringLayout *l, uint16_t i);
+
+/**
+ * rig_vring_used_event_addr:
+ * Returns: guest address of used_event, after the driver ring's entries
+ *   (VIRTIO_RING_F_EVENT_IDX).
+ */
+uint64_t rig_vring_used_event_addr(const RigVringLayout *l);
+
+/**
+ * rig_vring_avail_event_addr:
+ * Returns: guest address of avail_event, after the device ring's entries.
+ */
+uint64_t rig_vring_avail_event_addr(const RigVringLayout *l);
+
+/**
+ * rig_vring_need_event:
+ * @event: the index the other side asked to be told about
+ * @new_idx: index after the update
+ * @old_idx: index before the update
+ *
+ * Returns: whether moving from @old_idx to @new_idx crosses @event (the
+ *   spec's vring_need_event(), 2.7.10), correct across wrap-around.
+ */
+gboolean rig_vring_need_event(uint16_t event, uint16_t new_idx,
+                              uint16_t old_idx);
 
 /**
  * rig_vring_pending:

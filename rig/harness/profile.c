@@ -66,7 +66,8 @@ static const char *const scenario_keys[] = {
 
 /* The feature profiles rig/guest knows (netkvm negotiates like NetKVM). */
 static const char *const guest_feature_profiles[] = {
-    "netkvm", "no-rsc", "rsc-v4-only", "rsc-v6-only", "mrg-rxbuf", NULL,
+    "netkvm",    "no-rsc",      "rsc-v4-only", "rsc-v6-only",
+    "mrg-rxbuf", "netkvm-head", NULL,
 };
 
 /* Check names a scenario may list in known_failures (see check.h). */

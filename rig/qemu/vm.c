@@ -9,6 +9,7 @@
 #include "qemu/vm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <glib-unix.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +30,9 @@
 #define QEMU_LOG           "qemu.log"
 #define HALT_BIOS          "halt.bin"
 #define HALT_BIOS_SIZE     65536 /* the smallest -bios image QEMU's pc takes */
+#define SHARED_RAM_ROOT    "/dev/shm"
+#define SHARED_RAM_FILE    "guest-ram"
+#define SHARED_RAM_ID      "rig-ram"
 #define LOG_TAIL_LINES     20
 /* Taps are handed to QEMU as fds 3, 4, ... */
 #define FIRST_TAP_FD 3
@@ -49,6 +53,11 @@ struct RigVm {
     GMainContext *context;
     gboolean exited;
     guint stop_timeout_ms;
+    /* RigVmConfig.shared_ram: our mapping of QEMU's guest RAM. */
+    char *ram_dir;
+    char *ram_path;
+    void *ram_map;
+    gsize ram_size;
 };
 
 G_DEFINE_QUARK(rig - vm - error - quark, rig_vm_error)
@@ -113,6 +122,7 @@ void rig_vm_config_free(RigVmConfig *config)
     g_ptr_array_unref(config->nics);
     g_ptr_array_unref(config->firmware_dirs);
     g_ptr_array_unref(config->extra_args);
+    g_free(config->ram_path);
     g_free(config);
 }
 
@@ -181,6 +191,21 @@ char **rig_vm_config_build_argv(const RigVmConfig *config, const char *qmp_path,
     }
     add_arg(argv, "-m");
     add_argf(argv, "%u", config->memory_mib);
+    if (config->ram_path != NULL) {
+        if (strchr(config->ram_path, ',') != NULL) {
+            g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_INVALID_CONFIG,
+                        "shared RAM path \"%s\" contains ','",
+                        config->ram_path);
+            return NULL;
+        }
+        add_arg(argv, "-object");
+        add_argf(argv,
+                 "memory-backend-file,id=" SHARED_RAM_ID
+                 ",size=%uM,mem-path=%s,share=on",
+                 config->memory_mib, config->ram_path);
+        add_arg(argv, "-machine");
+        add_arg(argv, "memory-backend=" SHARED_RAM_ID);
+    }
     if (config->halt_firmware) {
         if (halt_bios_path == NULL) {
             g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_INVALID_CONFIG,
@@ -515,6 +540,84 @@ static char *write_halt_bios(const char *dir, GError **error)
     return g_steal_pointer(&path);
 }
 
+/*
+ * Shared guest RAM: a file the rig creates, sizes and maps before QEMU
+ * opens it (share=on: both see the same pages).  tmpfs keeps it off the
+ * disk; the 0700 directory keeps other users out.
+ */
+static gboolean shared_ram_create(RigVm *vm, guint memory_mib, GError **error)
+{
+    const char *root = g_file_test(SHARED_RAM_ROOT, G_FILE_TEST_IS_DIR)
+                           ? SHARED_RAM_ROOT
+                           : g_get_tmp_dir();
+    g_autofree char *dir = g_build_filename(root, "rig-ram-XXXXXX", NULL);
+    int fd;
+    void *map;
+
+    if (g_mkdtemp_full(dir, 0700) == NULL) {
+        int saved = errno;
+        g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_FAILED,
+                    "cannot create a directory for shared guest RAM in %s: %s",
+                    root, g_strerror(saved));
+        return FALSE;
+    }
+    vm->ram_dir = g_steal_pointer(&dir);
+    vm->ram_path = g_build_filename(vm->ram_dir, SHARED_RAM_FILE, NULL);
+    vm->ram_size = (gsize)memory_mib << 20;
+    fd = open(vm->ram_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0 || ftruncate(fd, (off_t)vm->ram_size) < 0) {
+        int saved = errno;
+        if (fd >= 0) {
+            close(fd);
+        }
+        g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_FAILED,
+                    "cannot create %u MiB of shared guest RAM at %s: %s",
+                    memory_mib, vm->ram_path, g_strerror(saved));
+        return FALSE;
+    }
+    map = mmap(NULL, vm->ram_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) {
+        int saved = errno;
+        g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_FAILED,
+                    "cannot map shared guest RAM %s: %s", vm->ram_path,
+                    g_strerror(saved));
+        return FALSE;
+    }
+    vm->ram_map = map;
+    return TRUE;
+}
+
+/* Once QEMU holds the file open, no name needs to remain. */
+static void shared_ram_unlink(RigVm *vm)
+{
+    if (vm->ram_path != NULL) {
+        unlink(vm->ram_path);
+        g_clear_pointer(&vm->ram_path, g_free);
+    }
+    if (vm->ram_dir != NULL) {
+        rmdir(vm->ram_dir);
+        g_clear_pointer(&vm->ram_dir, g_free);
+    }
+}
+
+static void shared_ram_free(RigVm *vm)
+{
+    shared_ram_unlink(vm);
+    if (vm->ram_map != NULL) {
+        munmap(vm->ram_map, vm->ram_size);
+        vm->ram_map = NULL;
+    }
+}
+
+void *rig_vm_get_shared_ram(RigVm *vm, gsize *ret_size)
+{
+    if (ret_size != NULL) {
+        *ret_size = vm->ram_map != NULL ? vm->ram_size : 0;
+    }
+    return vm->ram_map;
+}
+
 static gboolean spawn_and_connect(RigVm *vm, const RigVmConfig *config,
                                   GError **error)
 {
@@ -556,7 +659,14 @@ static gboolean spawn_and_connect(RigVm *vm, const RigVmConfig *config,
     if (config->halt_firmware && halt_bios_path == NULL) {
         return FALSE;
     }
-    vm->argv = rig_vm_config_build_argv(config, qmp_path, qtest_path,
+    RigVmConfig with_ram = *config;
+    if (config->shared_ram) {
+        if (!shared_ram_create(vm, config->memory_mib, error)) {
+            return FALSE;
+        }
+        with_ram.ram_path = vm->ram_path;
+    }
+    vm->argv = rig_vm_config_build_argv(&with_ram, qmp_path, qtest_path,
                                         halt_bios_path, &fds, error);
     if (vm->argv == NULL) {
         return FALSE;
@@ -626,6 +736,8 @@ static gboolean spawn_and_connect(RigVm *vm, const RigVmConfig *config,
         goto out;
     }
     rig_qmp_set_timeout(vm->qmp, RIG_QMP_DEFAULT_TIMEOUT_MS);
+    /* QEMU created its memory backends before it connected to QMP. */
+    shared_ram_unlink(vm);
     ok = TRUE;
 out:
     if (qmp_listen >= 0) {
@@ -728,6 +840,7 @@ void rig_vm_free(RigVm *vm)
     if (!rig_vm_shutdown(vm, &error)) {
         g_warning("%s", error->message);
     }
+    shared_ram_unlink(vm);
     if (vm->process != NULL && !vm->exited) {
         /*
          * The wait callback still points at @vm: leak it rather than let a
@@ -740,6 +853,7 @@ void rig_vm_free(RigVm *vm)
         close(vm->qtest_fd);
     }
     g_clear_object(&vm->process);
+    shared_ram_free(vm);
     if (vm->runtime_dir != NULL) {
         remove_runtime_dir(vm->runtime_dir);
     }

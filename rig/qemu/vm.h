@@ -68,6 +68,17 @@ typedef struct {
                                * the devices (for a QEMU without -accel
                                * qtest, or when QEMU's clocks must run) */
     GPtrArray *extra_args;    /* char *, appended verbatim to argv */
+    /*
+     * Guest RAM the rig maps itself: the launcher creates a file of
+     * memory_mib MiB in a private 0700 directory under /dev/shm, maps it
+     * and starts QEMU with -object memory-backend-file,share=on on it
+     * (-machine memory-backend=); the file and directory are unlinked once
+     * QEMU has opened them.  See rig_vm_get_shared_ram().
+     */
+    gboolean shared_ram;
+    /* Set by the launcher while building argv for shared_ram (read-only
+     * for callers; rig_vm_config_build_argv() turns it into -object). */
+    char *ram_path;
     guint start_timeout_ms;
     guint stop_timeout_ms; /* per step of quit, SIGTERM, SIGKILL */
 } RigVmConfig;
@@ -208,6 +219,17 @@ RigQmp *rig_vm_get_qmp(RigVm *vm);
  * Returns: the connected qtest socket (owned by @vm), or -1.
  */
 int rig_vm_get_qtest_fd(RigVm *vm);
+
+/**
+ * rig_vm_get_shared_ram:
+ * @vm: a started VM
+ * @ret_size: (out) (optional): bytes of the mapping
+ *
+ * Returns: (transfer none) (nullable): guest RAM (guest physical address 0
+ *   at the returned pointer) when the config asked for shared_ram, else
+ *   NULL.  Valid until rig_vm_free().
+ */
+void *rig_vm_get_shared_ram(RigVm *vm, gsize *ret_size);
 
 /**
  * rig_vm_get_pid:

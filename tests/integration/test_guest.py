@@ -27,19 +27,28 @@ GSO_TCPV4, GSO_TCPV6 = 1, 4
 DRAIN_NS = 1_000_000
 VIRTIO_PATH = "/machine/peripheral/net0/virtio-backend"
 
+# What the released NetKVM drivers ack of what QEMU offers by default
+# (ParaNdis_InitializeContext, NetKVM/Common/ParaNdis_Common.cpp).
 PROFILE_FEATURES = {
     "netkvm": {"VIRTIO_F_VERSION_1", "VIRTIO_NET_F_MAC", "VIRTIO_NET_F_STATUS",
                "VIRTIO_NET_F_CTRL_VQ", "VIRTIO_NET_F_CTRL_GUEST_OFFLOADS",
                "VIRTIO_NET_F_GUEST_CSUM", "VIRTIO_NET_F_GUEST_TSO4",
-               "VIRTIO_NET_F_GUEST_TSO6", "VIRTIO_NET_F_RSC_EXT"},
+               "VIRTIO_NET_F_GUEST_TSO6", "VIRTIO_NET_F_RSC_EXT",
+               "VIRTIO_NET_F_CSUM", "VIRTIO_NET_F_HOST_TSO4",
+               "VIRTIO_NET_F_HOST_TSO6", "VIRTIO_NET_F_HOST_USO",
+               "VIRTIO_NET_F_MRG_RXBUF", "VIRTIO_NET_F_CTRL_RX",
+               "VIRTIO_NET_F_CTRL_VLAN", "VIRTIO_NET_F_CTRL_RX_EXTRA",
+               "VIRTIO_NET_F_GUEST_ANNOUNCE", "VIRTIO_NET_F_CTRL_MAC_ADDR",
+               "VIRTIO_RING_F_INDIRECT_DESC", "VIRTIO_RING_F_EVENT_IDX"},
 }
+PROFILE_FEATURES["netkvm-head"] = (PROFILE_FEATURES["netkvm"]
+                                   - {"VIRTIO_NET_F_MRG_RXBUF"})
 PROFILE_FEATURES["no-rsc"] = PROFILE_FEATURES["netkvm"] - {"VIRTIO_NET_F_RSC_EXT"}
 PROFILE_FEATURES["rsc-v4-only"] = (PROFILE_FEATURES["netkvm"]
                                    - {"VIRTIO_NET_F_GUEST_TSO6"})
 PROFILE_FEATURES["rsc-v6-only"] = (PROFILE_FEATURES["netkvm"]
                                    - {"VIRTIO_NET_F_GUEST_TSO4"})
-PROFILE_FEATURES["mrg-rxbuf"] = (PROFILE_FEATURES["netkvm"]
-                                 | {"VIRTIO_NET_F_MRG_RXBUF"})
+PROFILE_FEATURES["mrg-rxbuf"] = PROFILE_FEATURES["netkvm"]
 
 
 # ---- frames ----------------------------------------------------------------
@@ -252,13 +261,19 @@ def test_negotiation_matches_qemu(guest_factory, profile):
     assert not guest.get("unknown-dev-features")
     assert "DRIVER_OK" in " ".join(status["status"]["statuses"])
     want_offloads = {"netkvm": {GUEST_CSUM, GUEST_TSO4, GUEST_TSO6, RSC_EXT},
+                     "netkvm-head": {GUEST_CSUM, GUEST_TSO4, GUEST_TSO6,
+                                     RSC_EXT},
                      "mrg-rxbuf": {GUEST_CSUM, GUEST_TSO4, GUEST_TSO6, RSC_EXT},
                      "no-rsc": {GUEST_CSUM, GUEST_TSO4, GUEST_TSO6},
                      "rsc-v4-only": {GUEST_CSUM, GUEST_TSO4, RSC_EXT},
                      "rsc-v6-only": {GUEST_CSUM, GUEST_TSO6, RSC_EXT}}[profile]
     assert int(st["offloads"], 16) == sum(1 << b for b in want_offloads)
     assert st["rx_mode"] == ("mergeable" if profile == "mrg-rxbuf" else "big")
+    assert st["mrg_rxbuf"] == (profile != "netkvm-head")
     assert st["clock_mode"] == "deterministic"
+    # Ring features as NetKVM uses them: indirect RX tables for big buffers.
+    assert st["rx_ring"]["event_idx"]
+    assert st["rx_ring"]["indirect"] == (profile != "mrg-rxbuf")
 
 
 def test_required_feature_missing_is_clear_error(build_dir, qemu_binary, root):
@@ -332,8 +347,11 @@ def test_mergeable_buffers_carry_coalesced_frame(guest_factory):
 
 def test_offloads_switch_rsc_at_run_time(guest_factory):
     g = guest_factory("netkvm")
+    commands = g.stats()["counters"]["ctrl_commands"]
     no_rsc = (1 << GUEST_CSUM) | (1 << GUEST_TSO4) | (1 << GUEST_TSO6)
-    g.call(f"offloads {no_rsc:#x}")
+    # TSO without bit 61: QEMU's RSC is off (rsc4_enabled needs both).
+    reply = g.call(f"offloads {no_rsc:#x}")
+    assert not reply["rsc_ipv4"] and not reply["rsc_ipv6"]
     g.inject(segments(g.mac, 4, 20, seq=1))
     frames = recv_all(g, 20)
     assert len(frames) == 20 and not any(f["coalesced"] for f in frames)
@@ -343,7 +361,7 @@ def test_offloads_switch_rsc_at_run_time(guest_factory):
     frames = recv_all(g, 1)
     assert len(frames) == 1 and frames[0]["segments"] == 20
     assert frames[0]["seq"] == 20001
-    assert g.stats()["counters"]["ctrl_commands"] == 3
+    assert g.stats()["counters"]["ctrl_commands"] == commands + 2
 
 
 # ---- deterministic clock ----------------------------------------------------
@@ -575,3 +593,197 @@ def test_tx_frame_reaches_tap(guest_factory):
             listener.wait()
     assert out.strip() == ack.hex()
     assert g.stats()["counters"]["tx_frames"] == 1
+
+
+# ---- NetKVM fidelity ----------------------------------------------------------
+
+def test_netkvm_packet_filter_and_vlans(guest_factory):
+    """ParaNdis_UpdateDeviceFilters: promiscuous mode off, a multicast table,
+    every VLAN id added; QEMU's receive_filter then drops frames for other
+    MACs and passes tagged ones."""
+    g = guest_factory("netkvm")
+    filt = g.call("qmp query-rx-filter " + json.dumps({"name": "net0"}))
+    f = filt["return"][0]
+    assert f["promiscuous"] is False
+    assert f["multicast"] == "normal" and f["unicast"] == "normal"
+    assert "33:33:00:00:00:01" in f["multicast-table"]
+    assert len(f["vlan-table"]) == 4096
+    other = bytes.fromhex("020000009999")
+    g.inject([udp_frame(other), udp_frame(g.mac)])
+    frames = recv_all(g, 2, 1000)
+    assert len(frames) == 1, frames
+    tagged = udp_frame(g.mac)
+    tagged = tagged[:12] + bytes.fromhex("81000064") + tagged[12:]
+    g.inject([tagged])
+    assert len(recv_all(g, 1, 2000)) == 1
+
+
+def test_netkvm_head_does_not_ack_mrg_rxbuf(guest_factory):
+    g = guest_factory("netkvm-head")
+    st = g.stats()
+    assert "VIRTIO_NET_F_MRG_RXBUF" not in st["features_names"]
+    assert "1a562db4" not in st["follows"]
+    g.inject_and_wait(segments(g.mac, 4, 20))
+    g.call(f"step {DRAIN_NS}")
+    frames = recv_all(g, 1)
+    assert len(frames) == 1 and frames[0]["segments"] == 20
+
+
+INJECT_GSO = r"""
+import socket, struct, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.setsockopt(263, 15, 1)  # SOL_PACKET, PACKET_VNET_HDR
+s.bind((sys.argv[1], 0))
+frame = bytes.fromhex(sys.stdin.read().strip())
+# virtio_net_hdr: NEEDS_CSUM, GSO_TCPV4, hdr_len, gso_size, csum_start/off
+hdr = struct.pack("<BBHHHH", 1, 1, 54, int(sys.argv[2]), 34, 16)
+assert s.send(hdr + frame) == len(hdr) + len(frame)
+"""
+
+
+def gso_frame(dst_mac, seq, payload_len):
+    """A TCP super-frame with the pseudo-header checksum in its TCP field,
+    as a sender using LSO hands it to the kernel (NEEDS_CSUM)."""
+    f = bytearray(tcp_frame(dst_mac, 4, seq, payload_len))
+    src, dst = V4
+    pseudo = src + dst + struct.pack("!BBH", 0, 6, 20 + payload_len)
+    s = sum(struct.unpack("!6H", pseudo))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    f[14 + 20 + 16:14 + 20 + 18] = struct.pack("!H", s)
+    return bytes(f)
+
+
+def test_gso_frame_counts_as_host_coalescing(guest_factory):
+    """A host-GSO frame passed through without RSC_INFO: NetKVM estimates
+    payload / gso_size segments and counts it as CoalescedHost."""
+    g = guest_factory("no-rsc")
+    frame = gso_frame(g.mac, 1, 10 * 1000)
+    subprocess.run(["ip", "netns", "exec", g.netns, "/usr/bin/python3", "-c",
+                    INJECT_GSO, g.tap, "1000"], input=frame.hex(), text=True,
+                   check=True, timeout=60)
+    frames = recv_all(g, 1)
+    assert len(frames) == 1
+    f = frames[0]
+    assert f["hdr"]["gso_type"] == GSO_TCPV4 and not f["coalesced"]
+    assert f["netkvm"] == "host" and f["netkvm_segments"] == 10
+    n = g.stats()["netkvm"]
+    assert n["netkvm_diag"] == {"CoalescedWin": 0, "CoalescedHost": 1}
+    assert n["rsc_statistics"]["CoalescedPackets"] == 10
+    assert n["rsc_statistics"]["CoalescingEvents"] == 1
+    # The whole IP datagram, headers included.
+    assert n["rsc_statistics"]["CoalescedBytes"] == 20 + 20 + 10_000
+
+
+def test_netkvm_counters_for_rsc_frames(guest_factory):
+    g = guest_factory("netkvm")
+    g.inject_and_wait(segments(g.mac, 4, 20, seq=1))
+    g.inject_and_wait(segments(g.mac, 6, 5, seq=1))
+    g.call(f"step {DRAIN_NS}")
+    frames = recv_all(g, 2)
+    assert [f["netkvm"] for f in frames] == ["win", "win"]
+    n = g.stats()["netkvm"]
+    assert n["netkvm_diag"] == {"CoalescedWin": 2, "CoalescedHost": 0}
+    assert n["rsc_statistics"] == {
+        "CoalescedPackets": 25, "CoalescingEvents": 2,
+        "CoalescedBytes": (20 + 20 + 20_000) + (40 + 20 + 5_000),
+        "CoalescingExceptions": 0}
+
+
+def test_rsc_off_and_on_mid_flow(guest_factory):
+    """OID_TCP_OFFLOAD_PARAMETERS as OnSetRSCParameters sends it: off is
+    GUEST_CSUM + bit 61 without TSO bits; no byte of the flow is lost over
+    the switches, segments cached when RSC went off included."""
+    g = guest_factory("netkvm")
+    g.inject_and_wait(segments(g.mac, 4, 10, seq=1))
+    off = g.call("rsc off")
+    assert int(off["offloads"], 16) == (1 << GUEST_CSUM) | (1 << RSC_EXT)
+    assert not off["rsc_ipv4"] and not off["rsc_ipv6"]
+    # A fixed QEMU flushes the cache on the command; a stock one drains it
+    # at its timer: either way the ten segments arrive.
+    flushed = recv_all(g, 1, 300)
+    g.call(f"step {DRAIN_NS}")
+    frames = flushed + recv_all(g, 1, 1000)
+    g.inject(segments(g.mac, 4, 10, seq=10_001))
+    frames += recv_all(g, 10)
+    assert all(not f["coalesced"] for f in frames[-10:])
+    on = g.call("rsc on")
+    assert on["rsc_ipv4"] and on["rsc_ipv6"]
+    g.inject_and_wait(segments(g.mac, 4, 10, seq=20_001))
+    g.call(f"step {DRAIN_NS}")
+    frames += recv_all(g, 1)
+    assert frames[-1]["coalesced"] and frames[-1]["segments"] == 10
+    c = g.stats()["counters"]
+    assert c["lost_bytes"] == 0 and c["flows"][0]["payload_bytes"] == 30_000
+    # Turning one family off keeps the other's TSO bit.
+    v6 = g.call("rsc off 6")
+    assert int(v6["offloads"], 16) == ((1 << GUEST_CSUM) | (1 << GUEST_TSO4)
+                                       | (1 << RSC_EXT))
+    assert v6["rsc_ipv4"] and not v6["rsc_ipv6"]
+
+
+def test_d0_entry_resends_offloads(guest_factory):
+    """ParaNdis_DeviceEnterD0: the offloads of the current RSC state and
+    the MAC on every D0 entry."""
+    g = guest_factory("netkvm")
+    before = g.stats()
+    assert before["d0_entries"] == 1
+    g.call("rsc off 4")
+    reply = g.call("d0")
+    assert int(reply["offloads"], 16) == ((1 << GUEST_CSUM) | (1 << GUEST_TSO6)
+                                          | (1 << RSC_EXT))
+    after = g.stats()
+    assert after["d0_entries"] == 2
+    # rsc off: one command; d0: offloads and MAC.
+    assert (after["counters"]["ctrl_commands"]
+            == before["counters"]["ctrl_commands"] + 3)
+    reply = g.call("rsc on 6", check=False)
+    assert reply["ok"]
+    v4only = guest_factory("rsc-v4-only")
+    reply = v4only.call("rsc on 6", check=False)
+    assert not reply["ok"] and "NOT_SUPPORTED" in reply["error"]
+
+
+# ---- shared memory ------------------------------------------------------------
+
+def test_shared_and_qtest_ram_give_identical_logs(guest_factory):
+    """The fast path (guest RAM mapped by the rig) and the qtest-only path
+    make the device decide exactly the same."""
+    def factory(profile):
+        return guest_factory(profile, ["--ram-access", "qtest"])
+
+    shared = deterministic_run(guest_factory)
+    qtest = deterministic_run(factory)
+    assert shared and shared == qtest
+
+
+def test_ram_access_is_reported(guest_factory):
+    assert guest_factory("netkvm").ready["ram_access"] == "shared"
+    g = guest_factory("netkvm", ["--ram-access", "qtest"])
+    assert g.ready["ram_access"] == "qtest"
+    assert g.stats()["ram_access"] == "qtest"
+
+
+# ---- option checking (issue 11) --------------------------------------------
+
+@pytest.mark.parametrize("args, option", [
+    (["--rsc-interval", "-5"], "--rsc-interval"),
+    (["--rsc-interval", "4294967296"], "--rsc-interval"),
+    (["--rx-buffers", "-1"], "--rx-buffers"),
+    (["--rx-buffers", "40000"], "--rx-buffers"),
+    (["-t", "-3"], "--timeout/-t"),
+    (["-t", "0"], "--timeout/-t"),
+    (["-t", "1e9"], "--timeout/-t"),
+    (["-c", "-1"], "--count/-c"),
+    (["-m", "100000"], "--memory/-m"),
+    (["--rx-queue-size", "300"], "--rx-queue-size"),
+    (["--ram-access", "dma"], "--ram-access"),
+])
+def test_cli_rejects_out_of_range_numbers(build_dir, args, option):
+    binary = rig_binary(build_dir, "rig/guest/rig-guest")
+    r = subprocess.run([str(binary), *args], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 2, r
+    assert option.split("/")[0] in r.stderr, r.stderr
+    if option != "--ram-access":
+        assert "out of range" in r.stderr or "power of two" in r.stderr

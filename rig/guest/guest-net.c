@@ -668,6 +668,11 @@ uint64_t rig_guest_net_get_offered(RigGuestNet *net)
     return net->offered;
 }
 
+guint rig_guest_net_get_rx_count(RigGuestNet *net)
+{
+    return net->rx_count;
+}
+
 void rig_guest_net_get_mac(RigGuestNet *net, uint8_t ret_mac[6])
 {
     memcpy(ret_mac, net->mac, 6);

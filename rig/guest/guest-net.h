@@ -120,6 +120,12 @@ uint64_t rig_guest_net_get_features(RigGuestNet *net);
 uint64_t rig_guest_net_get_offered(RigGuestNet *net);
 
 /**
+ * rig_guest_net_get_rx_count:
+ * Returns: RX buffers the guest owns (the RX ring's size).
+ */
+guint rig_guest_net_get_rx_count(RigGuestNet *net);
+
+/**
  * rig_guest_net_get_mac:
  * @net: guest
  * @ret_mac: (out caller-allocates): 6 bytes (zero without VIRTIO_NET_F_MAC)

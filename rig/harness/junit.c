@@ -1,16 +1,49 @@
 /*
  * JUnit XML writer: the de facto format GitLab and Jenkins read
  * (testsuites > testsuite > testcase with failure / error / skipped).
- * Text goes through g_markup_escape_text(); nothing else is escaped.
+ * Text goes through xml_escape(); nothing else is escaped.
  */
 #include "harness/report.h"
 
+#include <string.h>
+
 #include "output/output-file.h"
+
+/*
+ * XML 1.0 allows neither the C0 controls other than tab, LF and CR, nor
+ * U+FFFE/U+FFFF, not even as character references (which is what
+ * g_markup_escape_text() makes of them): CI's JUnit readers reject the
+ * whole file.  Such characters (from a profile or scenario name, QEMU's
+ * output, ...) and bytes that are not UTF-8 become U+FFFD.
+ */
+static char *xml_escape(const char *text)
+{
+    g_autoptr(GString) clean = g_string_sized_new(strlen(text));
+    const char *p = text;
+
+    while (*p) {
+        gunichar c = g_utf8_get_char_validated(p, -1);
+
+        if (c == (gunichar)-1 || c == (gunichar)-2) {
+            g_string_append_unichar(clean, 0xFFFD);
+            p++;
+            continue;
+        }
+        if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0xFFFE ||
+            c == 0xFFFF) {
+            g_string_append_unichar(clean, 0xFFFD);
+        } else {
+            g_string_append_unichar(clean, c);
+        }
+        p = g_utf8_next_char(p);
+    }
+    return g_markup_escape_text(clean->str, -1);
+}
 
 static void append_escaped_attr(GString *out, const char *name,
                                 const char *value)
 {
-    g_autofree char *esc = g_markup_escape_text(value ? value : "", -1);
+    g_autofree char *esc = xml_escape(value ? value : "");
 
     g_string_append_printf(out, " %s=\"%s\"", name, esc);
 }
@@ -27,7 +60,7 @@ static void append_testcase(GString *out, const ReportScenario *s,
 {
     g_autofree char *classname = g_strdup_printf("%s.%s", s->profile, s->name);
     g_autofree char *msg = check_message(c);
-    g_autofree char *esc_msg = g_markup_escape_text(msg, -1);
+    g_autofree char *esc_msg = xml_escape(msg);
 
     g_string_append(out, "    <testcase");
     append_escaped_attr(out, "classname", classname);
@@ -77,7 +110,7 @@ static void append_suite(GString *out, const Report *report,
             g_autofree char *classname =
                 g_strdup_printf("%s.%s", s->profile, s->name);
             const char *why = s->error ? s->error : "scenario did not run";
-            g_autofree char *esc = g_markup_escape_text(why, -1);
+            g_autofree char *esc = xml_escape(why);
 
             tests++;
             errors++;
@@ -131,7 +164,7 @@ char *report_to_junit(const Report *report)
         append_suite(out, report, g_ptr_array_index(report->profiles, i));
     }
     if (report->error) {
-        g_autofree char *esc = g_markup_escape_text(report->error, -1);
+        g_autofree char *esc = xml_escape(report->error);
 
         g_string_append(out, "  <testsuite name=\"rig\" tests=\"1\" "
                              "failures=\"0\" errors=\"1\" skipped=\"0\">\n");

@@ -315,6 +315,39 @@ static void test_junit_errors(void **state)
 }
 
 /*
+ * Issue 11: a control character in a name (or a message) made the JUnit
+ * file invalid XML 1.0: g_markup_escape_text() turns it into "&#x1;",
+ * which XML 1.0 forbids too.
+ */
+static void test_junit_control_characters(void **state)
+{
+    Fixture *fx = *state;
+    g_autofree char *xml = NULL;
+    XmlCount c = {0};
+    ReportScenario *s = scenario(fx, 0);
+
+    g_free(s->name);
+    s->name = g_strdup("bell\a-esc\x1b-ff\xef\xbf\xbf-bad\xff");
+    s->error = g_strdup("QEMU said \x01\x02 and\ttabbed\nlines");
+    xml = report_to_junit(fx->report);
+    for (const char *p = xml; *p; p++) {
+        guchar b = (guchar)*p;
+
+        if (b < 0x20 && b != '\t' && b != '\n' && b != '\r') {
+            fail_msg("control byte 0x%02x at offset %td", b, p - xml);
+        }
+    }
+    assert_true(g_utf8_validate(xml, -1, NULL));
+    assert_null(strstr(xml, "&#x"));
+    assert_null(strstr(xml, "\xef\xbf\xbf"));
+    assert_non_null(strstr(xml, "bell\xef\xbf\xbd-esc"));
+    assert_non_null(strstr(xml, "tabbed"));
+    c.names = g_string_new(NULL);
+    parse_junit(xml, &c);
+    g_string_free(c.names, TRUE);
+}
+
+/*
  * Issue 11 item 1: a device node is written through (here a private copy
  * of /dev/full: the write fails with its reason and the node stays), a
  * symlink is followed and kept.
@@ -387,6 +420,7 @@ int main(void)
         T(test_junit_errors),
         T(test_table),
         T(test_outputs_written_through),
+        T(test_junit_control_characters),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

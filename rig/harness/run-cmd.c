@@ -82,6 +82,53 @@ static GPtrArray *load_profiles(char **paths, GError **error)
     return g_steal_pointer(&profiles);
 }
 
+/*
+ * Two profiles with one name would mix in the JSON and the JUnit (suites
+ * are named after profiles) and overwrite each other's captures; names
+ * that differ can still map to one capture file ("a b" and "a_b").
+ */
+static gboolean check_unique_names(GPtrArray *profiles, gboolean pcap,
+                                   GError **error)
+{
+    g_autoptr(GHashTable) files =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+
+    for (guint i = 0; i < profiles->len; i++) {
+        const Profile *p = g_ptr_array_index(profiles, i);
+
+        for (guint j = 0; j < i; j++) {
+            const Profile *o = g_ptr_array_index(profiles, j);
+
+            if (g_str_equal(p->name, o->name)) {
+                g_set_error(error, PROFILE_ERROR, PROFILE_ERROR_INVALID,
+                            "%s: [profile] name: \"%s\" is also the name of "
+                            "%s; results of both would mix (JSON, JUnit "
+                            "suites, pcap files): rename one",
+                            p->path, p->name, o->path);
+                return FALSE;
+            }
+        }
+        for (guint k = 0; pcap && k < p->scenarios->len; k++) {
+            const ProfileScenario *s = g_ptr_array_index(p->scenarios, k);
+            char *file = run_pcap_basename(p->name, s->name, "sent");
+            const char *other = g_hash_table_lookup(files, file);
+
+            if (other) {
+                g_set_error(error, PROFILE_ERROR, PROFILE_ERROR_INVALID,
+                            "%s: [scenario %s]: its capture %s would "
+                            "overwrite the one of %s: rename one",
+                            p->path, s->name, file, other);
+                g_free(file);
+                return FALSE;
+            }
+            g_hash_table_insert(
+                files, file,
+                g_strdup_printf("%s [scenario %s]", p->path, s->name));
+        }
+    }
+    return TRUE;
+}
+
 static guint count_scenarios(GPtrArray *profiles)
 {
     guint n = 0;
@@ -321,6 +368,9 @@ int run_command_main(int argc, char **argv)
     install_signals();
 
     profiles = load_profiles(args.profiles, &error);
+    if (profiles && !check_unique_names(profiles, args.pcap != NULL, &error)) {
+        g_clear_pointer(&profiles, g_ptr_array_unref);
+    }
     if (!profiles) {
         g_printerr("rig run: %s\n", error->message);
         report_set_error(report, "%s", error->message);

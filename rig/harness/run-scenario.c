@@ -681,13 +681,20 @@ static gboolean write_pcap(const char *path, GPtrArray *frames, GArray *times,
     return rig_pcap_writer_close(g_steal_pointer(&w), error);
 }
 
+char *run_pcap_basename(const char *profile, const char *scenario,
+                        const char *what)
+{
+    char *base = g_strdup_printf("%s--%s-%s.pcap", profile, scenario, what);
+
+    g_strdelimit(base, "/ ", '_');
+    return base;
+}
+
 static char *pcap_name(const char *dir, const char *profile,
                        const char *scenario, const char *what)
 {
-    g_autofree char *base =
-        g_strdup_printf("%s--%s-%s.pcap", profile, scenario, what);
+    g_autofree char *base = run_pcap_basename(profile, scenario, what);
 
-    g_strdelimit(base, "/ ", '_');
     return g_build_filename(dir, base, NULL);
 }
 

@@ -89,6 +89,19 @@ gboolean run_scenario(RunEnv *env, guint index, const ProfileScenario *scenario,
                       ReportScenario *rs, GError **error);
 
 /**
+ * run_pcap_basename:
+ * @profile: a profile's name
+ * @scenario: one of its scenarios' name
+ * @what: "sent" or "received"
+ *
+ * Returns: (transfer full): the file name run_scenario() gives that
+ *   capture in --pcap DIR (PROFILE--SCENARIO-WHAT.pcap, '/' and ' ' as
+ *   '_'); rig run refuses a run in which two captures would share one.
+ */
+char *run_pcap_basename(const char *profile, const char *scenario,
+                        const char *what);
+
+/**
  * run_validate_pattern:
  * @pattern: a scenario's pattern (rsc-trafgen built-in name or text)
  * @family: the scenario's family (some knobs exist in one family only)

@@ -355,3 +355,24 @@ def test_trafgen_rejects_bad_numbers(trafgen, tmp_path, args, expect):
     assert r.returncode == 2, (args, r.stderr)
     assert expect in r.stderr, r.stderr
     assert not (tmp_path / "x.pcap").exists()
+
+
+# --- smaller: two profiles with one name overwrote each other's captures ---
+
+def test_same_profile_name_refused(rig, qemu_binary, tmp_path):
+    copy = tmp_path / "copy.ini"
+    copy.write_text(QUICK.read_text())
+    r = run([rig, "run", QUICK, copy, "--pcap", tmp_path / "pcap"],
+            qemu_binary, timeout=30)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert f'{copy}: [profile] name: "no-rsc" is also the name of' in r.stderr
+    assert "starting QEMU" not in r.stdout
+    clash = tmp_path / "clash.ini"
+    clash.write_text(UNPACED.format(clock="qtest").replace("period_us = 0", "")
+                     .replace("[scenario s1]", "[scenario a b]")
+                     + "[scenario a_b]\nfamily = ipv4\npattern = whql\n")
+    r = run([rig, "run", clash, "--pcap", tmp_path / "pcap"], qemu_binary,
+            timeout=30)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "[scenario a_b]: its capture unpaced-qtest--a_b-sent.pcap would " \
+           "overwrite" in r.stderr

@@ -145,7 +145,10 @@ static guint count_scenarios(GPtrArray *profiles)
  */
 static gboolean check_outputs(const RunArgs *args, GError **error)
 {
-    if (args->json && args->junit && g_str_equal(args->json, args->junit)) {
+    if (args->json && args->junit &&
+        (g_str_equal(args->json, args->junit) ||
+         (rig_output_is_stdout(args->json) &&
+          rig_output_is_stdout(args->junit)))) {
         g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                     "--json and --junit name the same file %s", args->json);
         return FALSE;
@@ -359,9 +362,10 @@ int run_command_main(int argc, char **argv)
         return REPORT_EXIT_ERROR;
     }
     args.json_stream = args.json && rig_output_is_stream(args.json);
-    args.out = g_strcmp0(args.json, "-") == 0 || g_strcmp0(args.junit, "-") == 0
-                   ? stderr
-                   : stdout;
+    args.out =
+        rig_output_is_stdout(args.json) || rig_output_is_stdout(args.junit)
+            ? stderr
+            : stdout;
     o.qemu = args.qemu;
     o.pcap_dir = args.pcap;
     o.tty = isatty(fileno(args.out));

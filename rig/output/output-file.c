@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -43,12 +44,11 @@ static gboolean set_errno_error(GError **error, int errsv, const char *path,
 }
 
 /*
- * Follows @path through its symlinks (a dangling one names where the file
- * will be created).  Sets *ret_st when something exists at the end.
+ * Where nothing exists yet, follows @path through its symlinks (a dangling
+ * one names where the file will be created).
  */
-static gboolean resolve(const char *path, char **ret_target,
-                        gboolean *ret_exists, struct stat *ret_st,
-                        GError **error)
+static gboolean resolve_absent(const char *path, char **ret_target,
+                               GError **error)
 {
     g_autofree char *cur = g_strdup(path);
 
@@ -58,23 +58,7 @@ static gboolean resolve(const char *path, char **ret_target,
         g_autofree char *dir = NULL;
         GError *local = NULL;
 
-        if (lstat(cur, &st) < 0) {
-            if (errno != ENOENT) {
-                return set_errno_error(error, errno, path, "can not look up",
-                                       g_str_equal(cur, path) ? NULL : cur);
-            }
-            *ret_exists = FALSE;
-            *ret_target = g_steal_pointer(&cur);
-            return TRUE;
-        }
-        if (!S_ISLNK(st.st_mode)) {
-            if (S_ISDIR(st.st_mode)) {
-                g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_ISDIR,
-                            "%s: is a directory, not a file", path);
-                return FALSE;
-            }
-            *ret_exists = TRUE;
-            *ret_st = st;
+        if (lstat(cur, &st) < 0 || !S_ISLNK(st.st_mode)) {
             *ret_target = g_steal_pointer(&cur);
             return TRUE;
         }
@@ -93,6 +77,113 @@ static gboolean resolve(const char *path, char **ret_target,
         }
     }
     return set_errno_error(error, ELOOP, path, "can not resolve", NULL);
+}
+
+/*
+ * What @path is, through every symlink: stat() follows them all, /proc's
+ * "magic" ones included (/dev/stdout -> /proc/self/fd/1 -> pipe:[N]).  A
+ * regular file is named by its real path (the rename goes there, the link
+ * stays); anything else is opened through @path itself.  Sets *ret_st when
+ * something exists.
+ */
+static gboolean resolve(const char *path, char **ret_target,
+                        gboolean *ret_exists, struct stat *ret_st,
+                        GError **error)
+{
+    struct stat st;
+    char *real;
+
+    if (stat(path, &st) < 0) {
+        if (errno != ENOENT) {
+            return set_errno_error(error, errno, path, "can not look up", NULL);
+        }
+        *ret_exists = FALSE;
+        return resolve_absent(path, ret_target, error);
+    }
+    if (S_ISDIR(st.st_mode)) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_ISDIR,
+                    "%s: is a directory, not a file", path);
+        return FALSE;
+    }
+    if (S_ISREG(st.st_mode)) {
+        real = realpath(path, NULL);
+        if (!real) {
+            return set_errno_error(error, errno, path, "can not resolve", NULL);
+        }
+        *ret_target = g_strdup(real);
+        free(real);
+    } else {
+        *ret_target = g_strdup(path);
+    }
+    *ret_exists = TRUE;
+    *ret_st = st;
+    return TRUE;
+}
+
+/*
+ * The descriptor @path names when it is one of this process's own: "-"
+ * is 1; /dev/stdout, /dev/fd/N and /proc/self/fd/N lead (through
+ * symlinks) to /proc/PID/fd/N.  Such an output is the descriptor itself
+ * (dup): opening the path anew would write a regular file from offset 0
+ * over what the process printed, and replacing it would detach the file
+ * from the shell's redirection.  Returns -1 for any other path.
+ */
+static int own_fd(const char *path)
+{
+    g_autofree char *cur = g_strdup(path);
+    g_autofree char *fd_dir = g_strdup_printf("/proc/%d/fd", (int)getpid());
+
+    if (g_str_equal(path, "-")) {
+        return STDOUT_FILENO;
+    }
+    for (int i = 0; i <= MAX_SYMLINKS; i++) {
+        g_autofree char *dir = g_path_get_dirname(cur);
+        g_autofree char *base = g_path_get_basename(cur);
+        char *real_dir = realpath(dir, NULL);
+        gboolean ours = real_dir && g_str_equal(real_dir, fd_dir);
+        g_autofree char *link = NULL;
+        guint64 n;
+        struct stat st;
+
+        free(real_dir);
+        if (ours &&
+            g_ascii_string_to_unsigned(base, 10, 0, G_MAXINT, &n, NULL)) {
+            return (int)n;
+        }
+        if (lstat(cur, &st) < 0 || !S_ISLNK(st.st_mode)) {
+            return -1;
+        }
+        link = g_file_read_link(cur, NULL);
+        if (!link) {
+            return -1;
+        }
+        if (g_path_is_absolute(link)) {
+            g_free(cur);
+            cur = g_steal_pointer(&link);
+        } else {
+            g_free(cur);
+            cur = g_build_filename(dir, link, NULL);
+        }
+    }
+    return -1;
+}
+
+gboolean rig_output_is_stdout(const char *path)
+{
+    return path && own_fd(path) == STDOUT_FILENO;
+}
+
+static gboolean check_own_fd(const char *path, int fd, GError **error)
+{
+    int flags = fcntl(fd, F_GETFL);
+
+    if (flags < 0) {
+        return set_errno_error(error, errno, path, "", NULL);
+    }
+    if ((flags & O_ACCMODE) == O_RDONLY) {
+        return set_errno_error(error, EBADF, path, "is open read-only", NULL);
+    }
+    return TRUE;
 }
 
 static gboolean is_replaceable(gboolean exists, const struct stat *st)
@@ -144,10 +235,13 @@ gboolean rig_output_check(const char *path, GError **error)
     struct stat st;
     int fd;
 
+    int own;
+
     g_return_val_if_fail(path != NULL, FALSE);
 
-    if (g_str_equal(path, "-")) {
-        return TRUE;
+    own = own_fd(path);
+    if (own >= 0) {
+        return check_own_fd(path, own, error);
     }
     if (!resolve(path, &target, &exists, &st, error)) {
         return FALSE;
@@ -183,7 +277,7 @@ gboolean rig_output_is_stream(const char *path)
     gboolean exists;
     struct stat st;
 
-    if (g_str_equal(path, "-")) {
+    if (own_fd(path) >= 0) {
         return TRUE;
     }
     /* a path that does not resolve is an error later, not a stream */
@@ -204,6 +298,7 @@ RigOutputFile *rig_output_file_open(const char *path, GError **error)
     g_autoptr(RigOutputFile) f = NULL;
     gboolean exists;
     struct stat st;
+    int own;
 
     g_return_val_if_fail(path != NULL, NULL);
     g_return_val_if_fail(error == NULL || *error == NULL, NULL);
@@ -211,13 +306,15 @@ RigOutputFile *rig_output_file_open(const char *path, GError **error)
     f = g_new0(RigOutputFile, 1);
     f->fd = -1;
     f->path = g_strdup(path);
-    if (g_str_equal(path, "-")) {
-        f->target = g_strdup("-");
+    own = own_fd(path);
+    if (own >= 0) {
+        f->target = g_strdup(path);
         /* what stdio holds must come before this output */
         fflush(stdout);
-        f->fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+        fflush(stderr);
+        f->fd = fcntl(own, F_DUPFD_CLOEXEC, 3);
         if (f->fd < 0) {
-            set_errno_error(error, errno, "standard output", "", NULL);
+            set_errno_error(error, errno, path, "", NULL);
             return NULL;
         }
         return g_steal_pointer(&f);

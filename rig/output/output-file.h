@@ -56,6 +56,16 @@ gboolean rig_output_check_dir(const char *dir, GError **error);
 gboolean rig_output_is_stream(const char *path);
 
 /**
+ * rig_output_is_stdout:
+ * @path: an output path
+ *
+ * Returns: TRUE when @path is this process's standard output ("-",
+ * /dev/stdout, /dev/fd/1, /proc/self/fd/1): a command then moves its own
+ * messages to stderr.
+ */
+gboolean rig_output_is_stdout(const char *path);
+
+/**
  * rig_output_file_open:
  * @path: the output path, "-" for standard output
  * @error: return location for a GError

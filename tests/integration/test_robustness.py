@@ -105,11 +105,26 @@ def test_outputs_through_symlink_fifo_and_stdout(rig, qemu_binary, tmp_path):
     assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
     assert json.loads(got["text"])["complete"] is True
 
-    # "-": the JSON alone on stdout, the table on stderr
-    r = run([rig, "run", QUICK, "--json", "-"], qemu_binary)
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert json.loads(r.stdout)["verdict"] == "pass"
-    assert "verdict: PASS" in r.stderr
+    # "-" or /dev/stdout: the JSON alone on stdout, the table on stderr
+    for name in ["-", "/dev/stdout"]:
+        r = run([rig, "run", QUICK, "--json", name], qemu_binary)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert json.loads(r.stdout)["verdict"] == "pass"
+        assert "verdict: PASS" in r.stderr
+    # stdout redirected to a file: appended there, the file not replaced
+    redirected = tmp_path / "redirected.txt"
+    with open(redirected, "w") as out:
+        out.write("before\n")
+        out.flush()
+        r = subprocess.run([str(rig), "run", str(QUICK), "--json",
+                            "/dev/stdout"], stdout=out, stderr=subprocess.PIPE,
+                           text=True, env=dict(os.environ,
+                                               RIG_QEMU=str(qemu_binary)))
+        assert r.returncode == 0, r.stderr
+        assert os.fstat(out.fileno()).st_nlink == 1
+    text = redirected.read_text()
+    assert text.startswith("before\n{")
+    assert json.loads(text[len("before\n"):])["complete"] is True
 
 
 def test_trafgen_outputs_written_through(trafgen, tmp_path):

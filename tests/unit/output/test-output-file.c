@@ -227,6 +227,38 @@ static void test_fifo_written_through(void **state)
     assert_true(S_ISFIFO(st.st_mode));
 }
 
+/* /dev/stdout, /dev/fd/N, /proc/self/fd/N: the descriptor, not the file */
+static void test_own_descriptors(void **state)
+{
+    Fixture *f = *state;
+    g_autofree char *p = path_in(f, "redirected.txt");
+    g_autoptr(GError) error = NULL;
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    g_autofree char *via_dev = g_strdup_printf("/dev/fd/%d", fd);
+    g_autofree char *via_proc = g_strdup_printf("/proc/self/fd/%d", fd);
+    int ro = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    g_autofree char *via_ro = g_strdup_printf("/dev/fd/%d", ro);
+    struct stat st;
+
+    assert_true(fd >= 0 && ro >= 0);
+    assert_int_equal(write(fd, "table\n", 6), 6);
+    assert_true(rig_output_is_stream(via_dev));
+    assert_false(rig_output_is_stdout(via_dev));
+    assert_true(rig_output_is_stdout("-"));
+    assert_true(rig_output_check(via_dev, &error));
+    assert_true(rig_output_write(via_dev, "json\n", 5, &error));
+    assert_true(rig_output_write(via_proc, "more\n", 5, &error));
+    /* appended where the process was, the file never replaced */
+    assert_contents(p, "table\njson\nmore\n");
+    assert_int_equal(count_entries(f->dir), 1);
+    assert_int_equal(fstat(fd, &st), 0);
+    assert_true(st.st_nlink == 1);
+    assert_false(rig_output_check(via_ro, &error));
+    assert_non_null(strstr(error->message, "read-only"));
+    close(fd);
+    close(ro);
+}
+
 static void test_refused_paths(void **state)
 {
     Fixture *f = *state;
@@ -286,6 +318,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_fifo_written_through, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_own_descriptors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stream_on_regular_file, setup,
                                         teardown),

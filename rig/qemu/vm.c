@@ -30,10 +30,12 @@
 #define QEMU_LOG           "qemu.log"
 #define HALT_BIOS          "halt.bin"
 #define HALT_BIOS_SIZE     65536 /* the smallest -bios image QEMU's pc takes */
-#define SHARED_RAM_ROOT    "/dev/shm"
-#define SHARED_RAM_FILE    "guest-ram"
-#define SHARED_RAM_ID      "rig-ram"
-#define LOG_TAIL_LINES     20
+/* in SHARED_RAM_ROOT: rig-ram-<pid of the rig>-XXXXXX (reaped alike) */
+#define SHARED_RAM_DIR_PREFIX "rig-ram-"
+#define SHARED_RAM_ROOT       "/dev/shm"
+#define SHARED_RAM_FILE       "guest-ram"
+#define SHARED_RAM_ID         "rig-ram"
+#define LOG_TAIL_LINES        20
 /* Taps are handed to QEMU as fds 3, 4, ... */
 #define FIRST_TAP_FD 3
 
@@ -301,16 +303,18 @@ static void remove_runtime_dir(const char *path);
  * Whether @name is a runtime directory ("rig-qemu-<pid>-XXXXXX") of a
  * process that is gone (killed before it could remove it), owned by us.
  */
-static gboolean runtime_dir_is_stale(const char *tmp, const char *name)
+static gboolean runtime_dir_is_stale(const char *tmp, const char *prefix,
+                                     const char *name)
 {
     g_autofree char *path = NULL;
     unsigned int pid = 0;
     int consumed = 0;
     struct stat st;
 
-    if (sscanf(name, RUNTIME_DIR_PREFIX "%u-%n", &pid, &consumed) != 1 ||
+    if (!g_str_has_prefix(name, prefix) ||
+        sscanf(name + strlen(prefix), "%u-%n", &pid, &consumed) != 1 ||
         consumed == 0 || pid == 0 || pid > G_MAXINT ||
-        strlen(name + consumed) != 6) {
+        strlen(name + strlen(prefix) + consumed) != 6) {
         return FALSE;
     }
     path = g_build_filename(tmp, name, NULL);
@@ -321,23 +325,36 @@ static gboolean runtime_dir_is_stale(const char *tmp, const char *name)
     return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
-guint rig_vm_reap_stale_runtime_dirs(void)
+static guint reap_stale_in(const char *root, const char *prefix)
 {
-    const char *tmp = g_get_tmp_dir();
-    g_autoptr(GDir) dir = g_dir_open(tmp, 0, NULL);
+    g_autoptr(GDir) dir = g_dir_open(root, 0, NULL);
     const char *name;
     guint reaped = 0;
 
     while (dir != NULL && (name = g_dir_read_name(dir)) != NULL) {
         g_autofree char *path = NULL;
 
-        if (!runtime_dir_is_stale(tmp, name)) {
+        if (!runtime_dir_is_stale(root, prefix, name)) {
             continue;
         }
-        path = g_build_filename(tmp, name, NULL);
+        path = g_build_filename(root, name, NULL);
         remove_runtime_dir(path);
-        g_info("removed stale QEMU runtime directory %s", path);
+        g_info("removed stale QEMU directory %s", path);
         reaped++;
+    }
+    return reaped;
+}
+
+guint rig_vm_reap_stale_runtime_dirs(void)
+{
+    const char *tmp = g_get_tmp_dir();
+    guint reaped = reap_stale_in(tmp, RUNTIME_DIR_PREFIX);
+
+    /* shared guest RAM of a rig killed before QEMU opened it */
+    reaped += reap_stale_in(tmp, SHARED_RAM_DIR_PREFIX);
+    if (g_file_test(SHARED_RAM_ROOT, G_FILE_TEST_IS_DIR) &&
+        !g_str_equal(tmp, SHARED_RAM_ROOT)) {
+        reaped += reap_stale_in(SHARED_RAM_ROOT, SHARED_RAM_DIR_PREFIX);
     }
     return reaped;
 }
@@ -550,7 +567,9 @@ static gboolean shared_ram_create(RigVm *vm, guint memory_mib, GError **error)
     const char *root = g_file_test(SHARED_RAM_ROOT, G_FILE_TEST_IS_DIR)
                            ? SHARED_RAM_ROOT
                            : g_get_tmp_dir();
-    g_autofree char *dir = g_build_filename(root, "rig-ram-XXXXXX", NULL);
+    g_autofree char *base =
+        g_strdup_printf(SHARED_RAM_DIR_PREFIX "%d-XXXXXX", (int)getpid());
+    g_autofree char *dir = g_build_filename(root, base, NULL);
     int fd;
     void *map;
 

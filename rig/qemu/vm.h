@@ -254,9 +254,9 @@ GSubprocess *rig_vm_get_subprocess(RigVm *vm);
  * rig_vm_reap_stale_runtime_dirs:
  *
  * Removes the runtime directories (g_get_tmp_dir()/rig-qemu-<pid>-XXXXXX,
- * sockets and log) that a rig killed before its clean-up left, once their
- * process is gone; rig_vm_start() calls it, as rig_netns_new() reaps stale
- * namespaces.
+ * sockets and log) and shared guest RAM (/dev/shm/rig-ram-<pid>-XXXXXX)
+ * that a rig killed before its clean-up left, once their process is gone;
+ * rig_vm_start() calls it, as rig_netns_new() reaps stale namespaces.
  *
  * Returns: how many were removed.
  */

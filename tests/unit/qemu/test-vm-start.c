@@ -14,6 +14,10 @@
 #include <cmocka.h>
 
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include "qemu/vm.h"
 
@@ -43,10 +47,52 @@ static void test_qemu_exiting_at_once(void **state)
     }
 }
 
+static char *make_dir(const char *root, const char *prefix, int pid)
+{
+    char *dir = g_strdup_printf("%s/%s%d-ABCDEF", root, prefix, pid);
+    g_autofree char *file = g_build_filename(dir, "qmp.sock", NULL);
+
+    assert_int_equal(g_mkdir_with_parents(dir, 0700), 0);
+    assert_true(g_file_set_contents(file, "", 0, NULL));
+    return dir;
+}
+
+/* Issue 11 item 10: what a SIGKILLed rig leaves goes at the next start. */
+static void test_stale_dirs_reaped(void **state)
+{
+    pid_t dead = fork();
+    g_autofree char *stale = NULL;
+    g_autofree char *stale_ram = NULL;
+    g_autofree char *live = NULL;
+    const char *shm = g_file_test("/dev/shm", G_FILE_TEST_IS_DIR)
+                          ? "/dev/shm"
+                          : g_get_tmp_dir();
+
+    if (dead == 0) {
+        _exit(0);
+    }
+    assert_true(dead > 0);
+    assert_int_equal(waitpid(dead, NULL, 0), dead);
+    stale = make_dir(g_get_tmp_dir(), "rig-qemu-", dead);
+    stale_ram = make_dir(shm, "rig-ram-", dead);
+    live = make_dir(g_get_tmp_dir(), "rig-qemu-", getpid());
+    assert_true(rig_vm_reap_stale_runtime_dirs() >= 2);
+    assert_false(g_file_test(stale, G_FILE_TEST_EXISTS));
+    assert_false(g_file_test(stale_ram, G_FILE_TEST_EXISTS));
+    assert_true(g_file_test(live, G_FILE_TEST_IS_DIR));
+    {
+        g_autofree char *file = g_build_filename(live, "qmp.sock", NULL);
+
+        g_unlink(file);
+        g_rmdir(live);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_qemu_exiting_at_once),
+        cmocka_unit_test(test_stale_dirs_reaped),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

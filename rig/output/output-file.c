@@ -44,6 +44,30 @@ static gboolean set_errno_error(GError **error, int errsv, const char *path,
 }
 
 /*
+ * One step along a symlink chain: the path @cur's link points to, resolved
+ * against @cur's directory.  Returns NULL with *ret_is_link FALSE when
+ * @cur is no symlink (or does not exist), NULL with @error set when the
+ * link can not be read.
+ */
+static char *follow_link(const char *cur, gboolean *ret_is_link, GError **error)
+{
+    g_autofree char *link = NULL;
+    g_autofree char *dir = NULL;
+    struct stat st;
+
+    *ret_is_link = lstat(cur, &st) == 0 && S_ISLNK(st.st_mode);
+    if (!*ret_is_link) {
+        return NULL;
+    }
+    link = g_file_read_link(cur, error);
+    if (!link || g_path_is_absolute(link)) {
+        return g_steal_pointer(&link);
+    }
+    dir = g_path_get_dirname(cur);
+    return g_build_filename(dir, link, NULL);
+}
+
+/*
  * Where nothing exists yet, follows @path through its symlinks (a dangling
  * one names where the file will be created).
  */
@@ -53,28 +77,20 @@ static gboolean resolve_absent(const char *path, char **ret_target,
     g_autofree char *cur = g_strdup(path);
 
     for (int i = 0; i <= MAX_SYMLINKS; i++) {
-        struct stat st;
-        g_autofree char *link = NULL;
-        g_autofree char *dir = NULL;
         GError *local = NULL;
+        gboolean is_link;
+        char *next = follow_link(cur, &is_link, &local);
 
-        if (lstat(cur, &st) < 0 || !S_ISLNK(st.st_mode)) {
+        if (!is_link) {
             *ret_target = g_steal_pointer(&cur);
             return TRUE;
         }
-        link = g_file_read_link(cur, &local);
-        if (!link) {
+        if (!next) {
             g_propagate_prefixed_error(error, local, "%s: ", path);
             return FALSE;
         }
-        if (g_path_is_absolute(link)) {
-            g_free(cur);
-            cur = g_steal_pointer(&link);
-        } else {
-            dir = g_path_get_dirname(cur);
-            g_free(cur);
-            cur = g_build_filename(dir, link, NULL);
-        }
+        g_free(cur);
+        cur = next;
     }
     return set_errno_error(error, ELOOP, path, "can not resolve", NULL);
 }
@@ -136,34 +152,23 @@ static int own_fd(const char *path)
     if (g_str_equal(path, "-")) {
         return STDOUT_FILENO;
     }
-    for (int i = 0; i <= MAX_SYMLINKS; i++) {
+    for (int i = 0; cur && i <= MAX_SYMLINKS; i++) {
         g_autofree char *dir = g_path_get_dirname(cur);
         g_autofree char *base = g_path_get_basename(cur);
         char *real_dir = realpath(dir, NULL);
         gboolean ours = real_dir && g_str_equal(real_dir, fd_dir);
-        g_autofree char *link = NULL;
+        gboolean is_link;
+        char *next;
         guint64 n;
-        struct stat st;
 
         free(real_dir);
         if (ours &&
             g_ascii_string_to_unsigned(base, 10, 0, G_MAXINT, &n, NULL)) {
             return (int)n;
         }
-        if (lstat(cur, &st) < 0 || !S_ISLNK(st.st_mode)) {
-            return -1;
-        }
-        link = g_file_read_link(cur, NULL);
-        if (!link) {
-            return -1;
-        }
-        if (g_path_is_absolute(link)) {
-            g_free(cur);
-            cur = g_steal_pointer(&link);
-        } else {
-            g_free(cur);
-            cur = g_build_filename(dir, link, NULL);
-        }
+        next = follow_link(cur, &is_link, NULL);
+        g_free(cur);
+        cur = next;
     }
     return -1;
 }
@@ -234,7 +239,6 @@ gboolean rig_output_check(const char *path, GError **error)
     gboolean exists;
     struct stat st;
     int fd;
-
     int own;
 
     g_return_val_if_fail(path != NULL, FALSE);

@@ -206,10 +206,72 @@ static void test_frame_json(void **state)
     rig_guest_frame_free(NULL);
 }
 
+/*
+ * NetKVM's view (ParaNdis_PrepareReceivedPacket): RSC_INFO only with a
+ * GSO type, host coalescing estimated from gso_size.
+ */
+static void test_netkvm_kinds(void **state)
+{
+    static uint8_t buf[HDR + RIG_NET_FRAME_MAX];
+    RigGuestFrame f;
+    RigGuestCounters c = {0};
+    size_t len;
+
+    /* RSC_INFO with GSO_NONE: the rig sees it, NetKVM ignores it. */
+    memset(&f, 0, sizeof(f));
+    len = make(buf, sizeof(buf), RIG_VIRTIO_NET_HDR_F_RSC_INFO,
+               RIG_VIRTIO_NET_HDR_GSO_NONE, 5, 0, 1, 5000, 4);
+    rig_guest_frame_decode(buf, len, &f);
+    assert_true(f.coalesced);
+    assert_int_equal(f.netkvm_kind, RIG_GUEST_NETKVM_SINGLE);
+    assert_int_equal(f.netkvm_segments, 1);
+    rig_guest_counters_add(&c, &f);
+    assert_int_equal(c.netkvm.coalescing_events, 0);
+
+    /* RSC_INFO with GSO_TCPV4: Windows coalescing, csum_start segments. */
+    memset(&f, 0, sizeof(f));
+    len = make(buf, sizeof(buf), RIG_VIRTIO_NET_HDR_F_RSC_INFO,
+               RIG_VIRTIO_NET_HDR_GSO_TCPV4, 7, 0, 1, 7000, 4);
+    rig_guest_frame_decode(buf, len, &f);
+    assert_int_equal(f.netkvm_kind, RIG_GUEST_NETKVM_WIN);
+    assert_int_equal(f.netkvm_segments, 7);
+    assert_int_equal(f.ip_len, 20 + 20 + 7000);
+    rig_guest_counters_add(&c, &f);
+
+    /* GSO without RSC_INFO: 3001 bytes / gso_size 1000 = 4 segments. */
+    memset(&f, 0, sizeof(f));
+    len = make(buf, sizeof(buf), 0, RIG_VIRTIO_NET_HDR_GSO_TCPV6, 0, 0, 1, 3001,
+               6);
+    buf[4] = 1000 & 0xff;
+    buf[5] = 1000 >> 8;
+    rig_guest_frame_decode(buf, len, &f);
+    assert_int_equal(f.netkvm_kind, RIG_GUEST_NETKVM_HOST);
+    assert_int_equal(f.netkvm_segments, 4);
+    rig_guest_counters_add(&c, &f);
+
+    /* gso_size 0 or above the MTU's MSS: 1500 - 40 - 20 = 1440. */
+    memset(&f, 0, sizeof(f));
+    len = make(buf, sizeof(buf), 0, RIG_VIRTIO_NET_HDR_GSO_TCPV6, 0, 0, 1, 2881,
+               6);
+    buf[4] = 0;
+    buf[5] = 0x80;
+    rig_guest_frame_decode(buf, len, &f);
+    assert_int_equal(f.netkvm_segments, 3);
+    rig_guest_counters_add(&c, &f);
+
+    assert_int_equal(c.netkvm.coalescing_events, 3);
+    assert_int_equal(c.netkvm.coalesced_win, 1);
+    assert_int_equal(c.netkvm.coalesced_host, 2);
+    assert_int_equal(c.netkvm.coalesced_packets, 7 + 4 + 3);
+    assert_int_equal(c.netkvm.coalesced_bytes,
+                     (20 + 20 + 7000) + (40 + 20 + 3001) + (40 + 20 + 2881));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_coalesced_v4),
+        cmocka_unit_test(test_netkvm_kinds),
         cmocka_unit_test(test_plain_v6),
         cmocka_unit_test(test_short_and_garbage),
         cmocka_unit_test(test_counters_and_flows),

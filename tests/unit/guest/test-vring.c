@@ -48,6 +48,27 @@ static void test_pending_wraps(void **state)
     assert_int_equal(rig_vring_pending(0, 65280), 256);
 }
 
+/* vring_need_event (virtio spec 2.7.10) and the EVENT_IDX fields. */
+static void test_event_idx(void **state)
+{
+    RigVringLayout l = {
+        .size = 256, .desc = 0x1000, .avail = 0x2000, .used = 0x3000};
+
+    assert_int_equal(rig_vring_used_event_addr(&l), 0x2000 + 4 + 2 * 256);
+    assert_int_equal(rig_vring_avail_event_addr(&l), 0x3000 + 4 + 8 * 256);
+    /* The device asked to hear of index 5: 3 -> 8 crosses it. */
+    assert_true(rig_vring_need_event(5, 8, 3));
+    assert_true(rig_vring_need_event(3, 8, 3));
+    assert_false(rig_vring_need_event(8, 8, 3));
+    assert_false(rig_vring_need_event(2, 8, 3));
+    /* Nothing added: never. */
+    assert_false(rig_vring_need_event(3, 3, 3));
+    /* Across the 16-bit wrap. */
+    assert_true(rig_vring_need_event(0xffff, 2, 0xfffe));
+    assert_true(rig_vring_need_event(0, 2, 0xfffe));
+    assert_false(rig_vring_need_event(2, 2, 0xfffe));
+}
+
 static void test_desc_encode(void **state)
 {
     RigVringDesc d = {.addr = 0x0000000123456789ULL,
@@ -115,6 +136,7 @@ int main(void)
         cmocka_unit_test(test_offsets_wrap),
         cmocka_unit_test(test_pending_wraps),
         cmocka_unit_test(test_desc_encode),
+        cmocka_unit_test(test_event_idx),
         cmocka_unit_test(test_allocator),
         cmocka_unit_test(test_layout_alloc),
     };

@@ -19,6 +19,11 @@ int64_t trafgen_now_ns(void)
     return (int64_t)ts.tv_sec * G_GINT64_CONSTANT(1000000000) + ts.tv_nsec;
 }
 
+int64_t trafgen_pacer_max_guard(int64_t period_ns)
+{
+    return period_ns * (100 - TRAFGEN_MIN_SLEEP_PERCENT) / 100;
+}
+
 void trafgen_pacer_add_notice(TrafgenPacer *pacer, const char *text)
 {
     if (pacer->notice[0]) {

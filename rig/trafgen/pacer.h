@@ -3,8 +3,9 @@
  *
  * Waits are absolute (CLOCK_MONOTONIC, TIMER_ABSTIME): the task sleeps until
  * deadline - guard, then spins to the deadline.  The guard absorbs the
- * wake-up latency (6.5-35 us on a VM); the spin is bounded by the guard so
- * that SCHED_FIFO never spins long enough to hit RT throttling.
+ * wake-up latency (6.5-35 us on a quiet VM, more under load); it is capped
+ * so that every period sleeps TRAFGEN_MIN_SLEEP_PERCENT and SCHED_FIFO
+ * never runs long enough to hit RT throttling.
  */
 #ifndef TRAFGEN_PACER_H
 #define TRAFGEN_PACER_H
@@ -14,9 +15,15 @@
 
 #include "trafgen/dodge.h"
 
-/* wake-ups come 7-15 us late (pacing.md); with stall dodging a 30 us
- * guard paced as well as 50 us did without, at 42 % CPU instead of 62 % */
-#define TRAFGEN_DEFAULT_GUARD_NS 30000
+/*
+ * The default trades CPU for precision: spin the last 85 us of each 100 us
+ * period (85 % of a core, sleep 15 %: no RT throttling).  On a loaded
+ * 2-vCPU VM (load 6-7) the receive-side p99 gap error was 10-19 us, the
+ * floor of an ideal spinner 8-11 us, against 44 us with a 30 us guard at
+ * 33 % CPU (wake-ups come late by more than 30 us under load; quiet, they
+ * come 7-15 us late, pacing.md).  --guard-us 30 keeps the cheap setting.
+ */
+#define TRAFGEN_DEFAULT_GUARD_NS 85000
 
 typedef struct {
     int64_t guard_ns;
@@ -34,6 +41,19 @@ typedef struct {
     int cpu;
     char notice[256]; /* why something asked for was not obtained */
 } TrafgenPacer;
+
+/* Every period keeps at least this share asleep: a SCHED_FIFO task that
+ * runs more than 95 % of a second is throttled (sched_rt_runtime_us). */
+#define TRAFGEN_MIN_SLEEP_PERCENT 15
+
+/**
+ * trafgen_pacer_max_guard:
+ * @period_ns: the grid's period
+ *
+ * Returns: the largest guard (spin before each deadline) that still sleeps
+ *   TRAFGEN_MIN_SLEEP_PERCENT of every period.
+ */
+int64_t trafgen_pacer_max_guard(int64_t period_ns);
 
 /**
  * trafgen_now_ns:

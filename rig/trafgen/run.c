@@ -535,8 +535,8 @@ gboolean trafgen_run(const TrafgenRunConfig *config,
             /* a FIFO task that never sleeps would starve and be throttled */
             pc.realtime = FALSE;
         }
-        if (pc.guard_ns > config->period_ns / 2) {
-            pc.guard_ns = config->period_ns / 2;
+        if (pc.guard_ns > trafgen_pacer_max_guard(config->period_ns)) {
+            pc.guard_ns = trafgen_pacer_max_guard(config->period_ns);
         }
         if (!trafgen_pacer_setup(&pc, &pacer, error)) {
             for (guint f = 0; f < config->flows; f++) {

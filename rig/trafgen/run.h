@@ -40,7 +40,7 @@ typedef struct {
 /**
  * trafgen_run_config_init:
  * @config: filled with the defaults (whql timing: 100 us period, 300 us
- *   RSC interval, late policy catchup, guard 30 us, SCHED_FIFO, mlockall,
+ *   RSC interval, late policy catchup, guard TRAFGEN_DEFAULT_GUARD_NS, SCHED_FIFO, mlockall,
  *   stall dodging)
  */
 void trafgen_run_config_init(TrafgenRunConfig *config);

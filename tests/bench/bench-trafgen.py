@@ -19,7 +19,7 @@ it is read only once the sender is done, so no receiving process needs a
 CPU during the run.  First, it measures the machine's floor: how often a
 thread that only reads the clock loses its CPU.
 
-    tests/bench/bench-trafgen.py [--build-dir DIR] [--count N]
+    tests/bench/bench-trafgen.py [--build-dir DIR] [--count N] [--runs R]
         [--unpaced-count N] [--json FILE]
     tests/bench/bench-trafgen.py --ab ROUNDS [--count N] ...
 
@@ -27,6 +27,14 @@ thread that only reads the clock loses its CPU.
 keep and --cpu (the last CPU), interleaved in a random order ROUNDS times
 on one path, and prints the medians: a comparison that the machine's
 quiet and noisy phases affect alike.
+
+--runs R repeats the paced comparison R times (each with its own floor
+and load reading) and ends with one line per run: whether rsc-trafgen's
+p99 and p99.9 gap errors beat tcpreplay's and hping3's with no burst
+below 50 us, and rsc-trafgen's p99 over the machine's floor in that run.
+The floor is an ideal sender sampled on the same 100 us grid: a thread
+with rsc-trafgen's scheduling (SCHED_FIFO/50) that spins and would send
+exactly on time whenever it has the CPU (machine_stalls.grid_floor).
 
 Needs root.  Installs hping3, tcpreplay and netsniff-ng with apt-get when
 they are missing.
@@ -271,6 +279,8 @@ def main():
         "RIG_BUILD_DIR", str(Path(__file__).resolve().parents[2] / "build")))
     ap.add_argument("--count", type=int, default=100000)
     ap.add_argument("--unpaced-count", type=int, default=500000)
+    ap.add_argument("--runs", type=int, default=1,
+                    help="repeat the paced comparison (verdict per run)")
     ap.add_argument("--json", help="also write the figures here")
     ap.add_argument("--ab", type=int, metavar="ROUNDS",
                     help="only rsc-trafgen variants, interleaved (above)")
@@ -286,8 +296,57 @@ def main():
             Path(args.json).write_text(json.dumps(runs, indent=2))
         return
     ensure_tools()
+    if args.runs < 1:
+        sys.exit("bench-trafgen: --runs must be at least 1")
+    verdicts = []
+    for run in range(args.runs):
+        if args.runs > 1:
+            print(f"\n=== run {run + 1} of {args.runs} ===", flush=True)
+        results = one_run(args, trafgen, unpaced=run == args.runs - 1)
+        verdicts.append(verdict(results))
+        if args.json:
+            Path(args.json if args.runs == 1 else
+                 f"{args.json}.{run + 1}").write_text(
+                json.dumps(results, indent=2))
+    if args.runs > 1:
+        print("\nPer run (rsc-trafgen against tcpreplay and hping3 in the "
+              "same run):")
+        for i, v in enumerate(verdicts, 1):
+            print(f"  run {i}: {v}")
+
+
+def verdict(results):
+    """One line: who wins this run, and how far rsc-trafgen is from the
+    machine's floor."""
+    ours = results.get("rsc-trafgen", {})
+    if "error" in ours or not ours:
+        return "rsc-trafgen failed: " + ours.get("error", "no result")
+    wins = []
+    for name in ("tcpreplay --pps=10000", "hping3 -i u100"):
+        other = results.get(name, {})
+        if "error" in other or not other:
+            wins.append(f"{name}: no result")
+            continue
+        ok = (ours["gap_err_p99_us"] < other["gap_err_p99_us"] and
+              ours["gap_err_p999_us"] < other["gap_err_p999_us"])
+        wins.append(f"{'beats' if ok else 'LOSES TO'} {name.split()[0]} "
+                    f"({other['gap_err_p99_us']:.1f}/"
+                    f"{other['gap_err_p999_us']:.1f})")
+    floor = results["grid_floor"]["gap_err_p99_us"]
+    return (f"load {results['load']}; rsc-trafgen p99/p99.9 "
+            f"{ours['gap_err_p99_us']:.1f}/{ours['gap_err_p999_us']:.1f} us, "
+            f"{ours['bursts_below_50us']} bursts < 50 us, "
+            f"CPU {ours['cpu_percent']:.0f} %; " + "; ".join(wins)
+            + f"; p99 / floor {ours['gap_err_p99_us'] / max(floor, 1e-3):.2f}"
+            f" (floor p99 {floor:.1f} us)")
+
+
+def one_run(args, trafgen, unpaced=True):
     n = args.count
-    results = {"machine_floor": machine_stalls.measure()}
+    results = {"load": " ".join(Path("/proc/loadavg").read_text()
+                                .split()[:3]),
+               "machine_floor": machine_stalls.measure(),
+               "grid_floor": machine_stalls.grid_floor(PERIOD_NS)}
     with Path2() as path, tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         ex = ["ip", "netns", "exec", path.tx]
@@ -325,6 +384,9 @@ def main():
                     "stall_dodging": own["stall_dodging"],
                 }
 
+        if not unpaced:
+            report(results, n, {})
+            return results
         # unpaced: frames/s the veth accepted
         m = args.unpaced_count
         cfg = tmp / "frame.cfg"
@@ -352,8 +414,18 @@ def main():
             results[name] = {"frames": sent, "wall_s": wall,
                              "frames_per_s": sent / wall,
                              "exit": proc.returncode}
+    report(results, n, unpaced)
+    return results
 
+
+def report(results, n, unpaced):
+    print(f"\nLoad (1, 5, 15 min): {results['load']}")
     print("\nMachine floor: " + machine_stalls.describe(results["machine_floor"]))
+    g = results["grid_floor"]
+    print(f"Floor on the 100 us grid ({g['policy']} spinner on CPU {g['cpu']}, "
+          f"{g['slots']} slots, {g['late_slots']} in a stall): gap error p99 "
+          f"{g['gap_err_p99_us']:.1f} us, p99.9 {g['gap_err_p999_us']:.1f} us, "
+          f"max {g['gap_err_max_us']:.0f} us")
     print(f"\nPaced: {n} segments of 1000 bytes, period 100 us, veth between"
           " two namespaces,\ngaps from receive-side kernel timestamps (ns)\n")
     cols = ["received", "rate_per_s", "gap_p50_us", "gap_err_p99_us",
@@ -374,12 +446,18 @@ def main():
         ratio = hping["gap_err_p99_us"] / max(ours["gap_err_p99_us"], 1e-3)
         results["p99_gap_error_ratio_hping3_over_ours"] = ratio
         print(f"\np99 gap error, hping3 / rsc-trafgen: {ratio:.1f}x")
+    if "error" not in ours:
+        ratio = ours["gap_err_p99_us"] / max(g["gap_err_p99_us"], 1e-3)
+        results["p99_gap_error_ratio_ours_over_floor"] = ratio
+        print(f"p99 gap error, rsc-trafgen / the machine's floor: {ratio:.2f}x")
     if "self_report" in ours:
         d = ours["self_report"]["stall_dodging"]
         print(f"rsc-trafgen stall dodging: {d['probes']} probes saw "
               f"{d['stalls_seen']} stalls, {d['moves']} moves (offset at most "
               f"{d['max_abs_offset_ns'] / 1e3:.0f} us), {d['unavoidable']} "
               "probes found no clear offset")
+    if not unpaced:
+        return
     print("\nUnpaced (frames/s accepted by the veth):")
     for name in unpaced:
         r = results[name]
@@ -391,8 +469,6 @@ def main():
         ratio = ours / theirs if theirs else 0
         results[f"unpaced_ratio_ours_over_{name}"] = ratio
         print(f"  ratio rsc-trafgen / {name}: {ratio:.2f}x")
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

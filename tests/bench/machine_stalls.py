@@ -48,6 +48,81 @@ print(json.dumps({"stalls": stalls,
 """
 
 
+GRID_SPIN = r"""
+import json, os, sys, time
+seconds, cpu, chunk = float(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+os.sched_setaffinity(0, {cpu})
+try:
+    # as rsc-trafgen runs: SCHED_FIFO 50 (refused: SCHED_OTHER, said so)
+    os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(50))
+    policy = "SCHED_FIFO/50"
+except OSError:
+    policy = "SCHED_OTHER"
+chunks, done = [], 0.0
+while done < seconds:
+    # spin in chunks with a pause between: a FIFO thread spinning for a
+    # whole second would meet RT throttling, which a pacer that sleeps
+    # never does
+    start = time.monotonic_ns()
+    end = start + int(chunk * 1e9)
+    last, stalls = start, []
+    while last < end:
+        now = time.monotonic_ns()
+        if now - last > 2000:
+            stalls.append((last, now))
+        last = now
+    chunks.append({"start": start, "end": last, "stalls": stalls})
+    done += chunk
+    time.sleep(0.05)
+print(json.dumps({"policy": policy, "chunks": chunks}))
+"""
+
+
+def grid_floor(period_ns, seconds=2.0, cpu=None, chunk=0.25):
+    """The gap error of an ideal sender on a grid of @period_ns: a thread
+    that spins and would send exactly at each grid instant whenever it has
+    the CPU, so that it is late only by the stalls it sits in.  Sampled on
+    the same grid as the pacers, with the same scheduling as rsc-trafgen.
+
+    Returns {"policy", "slots", "late_slots", "gap_err_p99_us",
+    "gap_err_p999_us", "gap_err_max_us"}."""
+    if cpu is None:
+        cpu = os.cpu_count() - 1
+    out = subprocess.run(["/usr/bin/python3", "-c", GRID_SPIN, str(seconds),
+                          str(cpu), str(chunk)], check=True,
+                         capture_output=True, text=True).stdout
+    data = json.loads(out)
+    errors, late = [], 0
+    for c in data["chunks"]:
+        stalls = c["stalls"]
+        k = 0
+        prev = None
+        t = c["start"] + period_ns
+        while t < c["end"]:
+            while k < len(stalls) and stalls[k][1] <= t:
+                k += 1
+            # inside a stall [a, b): the send waits until b
+            lateness = (stalls[k][1] - t
+                        if k < len(stalls) and stalls[k][0] < t else 0)
+            late += lateness > 0
+            if prev is not None:
+                errors.append(abs(lateness - prev))
+            prev = lateness
+            t += period_ns
+    errors.sort()
+
+    def q(p):
+        if not errors:
+            return 0.0
+        return errors[min(len(errors) - 1,
+                          max(0, int(p * len(errors) + 0.999999) - 1))] / 1e3
+
+    return {"policy": data["policy"], "cpu": cpu, "seconds": seconds,
+            "slots": len(errors) + len(data["chunks"]), "late_slots": late,
+            "gap_err_p99_us": q(0.99), "gap_err_p999_us": q(0.999),
+            "gap_err_max_us": errors[-1] / 1e3 if errors else 0.0}
+
+
 def densest(stalls, period, window, step=10_000):
     """The stalls in the densest phase window modulo period, and its start."""
     best, best_phase = [], 0

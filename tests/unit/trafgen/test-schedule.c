@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "trafgen/pacer.h"
 #include "trafgen/schedule.h"
 
 #define P 100000 /* 100 us */
@@ -216,10 +217,19 @@ static void test_policy_names(void **state)
                         "skip");
 }
 
+/* The guard leaves every period 15 % asleep: no RT throttling. */
+static void test_pacer_max_guard(void **state)
+{
+    assert_int_equal(trafgen_pacer_max_guard(100000), 85000);
+    assert_int_equal(trafgen_pacer_max_guard(20000), 17000);
+    assert_true(TRAFGEN_DEFAULT_GUARD_NS <= trafgen_pacer_max_guard(100000));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_grid_on_time),
+        cmocka_unit_test(test_pacer_max_guard),
         cmocka_unit_test(test_phase_offset),
         cmocka_unit_test(test_threshold_boundary),
         cmocka_unit_test(test_late_keep),

@@ -78,6 +78,9 @@ static GPtrArray *load_profiles(char **paths, GError **error)
             return NULL;
         }
         g_ptr_array_add(profiles, p);
+        if (!run_check_frame_sizes(p, error)) {
+            return NULL;
+        }
     }
     return g_steal_pointer(&profiles);
 }

@@ -86,13 +86,13 @@ TrafgenPattern *run_scenario_pattern(const char *pattern, ProfileFamily family,
 }
 
 /*
- * A step that sets len= must fit the tap's MTU with its headers and
- * options (ts, ipopt, exthdr): built alone, as it will be sent.  Steps
- * without len= carry the scenario's payload, which the loader holds to
- * the family's MSS.
+ * Every step must fit the tap's MTU with its headers and options (ts,
+ * ipopt, exthdr): built alone, as it will be sent.  @payload is what a
+ * step without len= carries; 0 checks only the steps with len= (the
+ * pattern validator does not know the scenario's payload).
  */
 static gboolean check_step_sizes(const TrafgenPattern *p, ProfileFamily family,
-                                 GError **error)
+                                 guint payload, GError **error)
 {
     gboolean ipv6 = family == PROFILE_FAMILY_IPV6;
     g_autofree guint8 *frame = g_malloc(RIG_NET_FRAME_MAX);
@@ -106,18 +106,25 @@ static gboolean check_step_sizes(const TrafgenPattern *p, ProfileFamily family,
         TrafgenSegment seg;
         ssize_t len;
 
-        if (step.len < 0 || step.kind == TRAFGEN_STEP_ARP ||
+        if ((step.len < 0 && payload == 0) || step.kind == TRAFGEN_STEP_ARP ||
             step.kind == TRAFGEN_STEP_IDLE) {
             continue;
         }
         step.count = 1;
         one.steps = g_array_new(FALSE, FALSE, sizeof(TrafgenStep));
         g_array_append_val(one.steps, step);
-        trafgen_cursor_init(&cursor, &one, 0, 1, ipv6);
+        trafgen_cursor_init(&cursor, &one, 0, MAX(payload, 1), ipv6);
         len = trafgen_cursor_next(&cursor, &seg)
                   ? trafgen_frame_build(&ep, &seg, frame, RIG_NET_FRAME_MAX)
                   : 0;
         g_array_unref(one.steps);
+        if (len - RIG_ETH_HLEN > PROFILE_MTU && step.len < 0) {
+            g_set_error(error, RUN_ERROR, RUN_ERROR_FAILED,
+                        "%u bytes with pattern step %u's options make a "
+                        "%zd-byte IP packet, more than the tap's MTU of %u",
+                        payload, i + 1, len - RIG_ETH_HLEN, PROFILE_MTU);
+            return FALSE;
+        }
         if (len - RIG_ETH_HLEN > PROFILE_MTU) {
             g_set_error(error, RUN_ERROR, RUN_ERROR_FAILED,
                         "pattern step %u: len=%d makes a %zd-byte IP packet, "
@@ -137,7 +144,25 @@ gboolean run_validate_pattern(const char *pattern, ProfileFamily family,
     g_autoptr(TrafgenPattern) p =
         run_scenario_pattern(pattern, family, 1, error);
 
-    return p != NULL && check_step_sizes(p, family, error);
+    return p != NULL && check_step_sizes(p, family, 0, error);
+}
+
+gboolean run_check_frame_sizes(const Profile *profile, GError **error)
+{
+    for (guint i = 0; i < profile->scenarios->len; i++) {
+        const ProfileScenario *sc = g_ptr_array_index(profile->scenarios, i);
+        g_autoptr(GError) local = NULL;
+        g_autoptr(TrafgenPattern) p =
+            run_scenario_pattern(sc->pattern, sc->family, 1, &local);
+
+        if (!p || !check_step_sizes(p, sc->family, sc->payload, &local)) {
+            g_set_error(error, PROFILE_ERROR, PROFILE_ERROR_INVALID,
+                        "%s: [scenario %s] payload: %s", profile->path,
+                        sc->name, local->message);
+            return FALSE;
+        }
+    }
+    return TRUE;
 }
 
 static gboolean check_alive(ScenarioRun *r, GError **error)

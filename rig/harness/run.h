@@ -102,6 +102,19 @@ char *run_pcap_basename(const char *profile, const char *scenario,
                         const char *what);
 
 /**
+ * run_check_frame_sizes:
+ * @profile: a loaded profile
+ * @error: return location; names the file, the scenario and the step
+ *
+ * Builds every step of every scenario with the scenario's payload: a
+ * frame above the tap's MTU (payload plus a step's TCP/IP options) is
+ * refused before any work instead of failing mid-run.
+ *
+ * Returns: TRUE when every frame fits.
+ */
+gboolean run_check_frame_sizes(const Profile *profile, GError **error);
+
+/**
  * run_validate_pattern:
  * @pattern: a scenario's pattern (rsc-trafgen built-in name or text)
  * @family: the scenario's family (some knobs exist in one family only)

@@ -331,19 +331,21 @@ def test_stale_runtime_dir_removed_by_next_run(rig, qemu_binary, tmp_path):
 
 # --- item 9: a payload above the MSS failed at run time ---------------------
 
-@pytest.mark.parametrize("key, expect", [
-    ("payload = 1461", "[scenario s1] payload: expected an integer from 1 "
-                       "to 1460 (the IPv4 MSS at the tap's MTU of 1500)"),
-    ("pattern = data*2:len=1449:ts", "[scenario s1] pattern: pattern step 1: "
-                                     "len=1449 makes a 1501-byte IP packet"),
+@pytest.mark.parametrize("pattern, extra, expect", [
+    ("whql", "payload = 1461",
+     "[scenario s1] payload: expected an integer from 1 to 1460 (the IPv4 "
+     "MSS at the tap's MTU of 1500)"),
+    ("data*2:len=1449:ts", "",
+     "[scenario s1] pattern: pattern step 1: len=1449 makes a 1501-byte IP "
+     "packet"),
+    ("data*3:ts,fin", "payload = 1460",
+     "[scenario s1] payload: 1460 bytes with pattern step 1's options make a "
+     "1512-byte IP packet, more than the tap's MTU of 1500"),
 ])
-def test_payload_above_mss_is_a_load_error(rig, qemu_binary, tmp_path, key,
-                                           expect):
-    text = UNPACED.format(clock="free").replace("period_us = 0", "")
-    if key.startswith("pattern"):
-        text = text.replace("pattern = whql", key)
-    else:
-        text += key + "\n"
+def test_payload_above_mss_is_a_load_error(rig, qemu_binary, tmp_path,
+                                           pattern, extra, expect):
+    text = (UNPACED.format(clock="free").replace("period_us = 0", extra)
+            .replace("pattern = whql", f"pattern = {pattern}"))
     profile = tmp_path / "big.ini"
     profile.write_text(text)
     r = run([rig, "run", profile], qemu_binary, timeout=30)

@@ -391,8 +391,8 @@ int sweep_command_main(int argc, char **argv)
          "virtual)",
          "CLOCK"},
         {"repeat", 'r', 0, G_OPTION_ARG_INT, &a.repeat,
-         "Runs per point, for confidence intervals (default: the profile's, "
-         "else 1)",
+         "Runs per wall or stepped point, for confidence intervals "
+         "(default: the profile's, else 1; virtual points run once)",
          "N"},
         {"count", 'n', 0, G_OPTION_ARG_INT, &a.count,
          "Segments per flow at every point (default: the profile's "

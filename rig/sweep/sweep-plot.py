@@ -115,6 +115,7 @@ def main():
                       "segments_per_frame_mean")
         plot_predicted(ax, c, f"{label}: predicted (oracle)", pts,
                        "predicted_segments_per_frame_mean")
+    ax.set_ylim(bottom=0)
     save(fig, ax, outdir, "segments-per-frame")
 
     fig, ax = new_axes("Share of segments delivered coalesced",

@@ -307,7 +307,11 @@ static gboolean run_point(Runner *r, const SweepPoint *p, SweepResult *res,
         runner_drop_env(r);
         return TRUE;
     }
-    for (guint k = 0; k < r->report->repeat; k++) {
+    /* The virtual clock is deterministic: a repeat would measure the same
+     * frames again. */
+    guint repeats = p->clock == SWEEP_CLOCK_VIRTUAL ? 1 : r->report->repeat;
+
+    for (guint k = 0; k < repeats; k++) {
         SweepSample s = {0};
 
         if (!run_once(r, p, &s, &local)) {

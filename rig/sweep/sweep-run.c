@@ -100,13 +100,13 @@ static gboolean prepare_env(Runner *r, const SweepPoint *p, guint count,
 {
     g_autoptr(Profile) profile =
         sweep_profile_point(r->config->profile, p, count, error);
+    g_autofree char *exited = r->env ? run_env_qemu_exited(r->env) : NULL;
 
     if (!profile) {
         return FALSE;
     }
-    if (r->env && r->report->interval_writable == 1 &&
-        sweep_point_same_group(&r->env_point, p) &&
-        !run_env_qemu_exited(r->env)) {
+    if (r->env && !exited && r->report->interval_writable == 1 &&
+        sweep_point_same_group(&r->env_point, p)) {
         if (rig_qmp_set_rsc_interval(rig_vm_get_qmp(r->env->vm),
                                      run_env_nic_id(),
                                      (guint64)p->interval_us * 1000, error)) {

@@ -305,7 +305,7 @@ static gboolean run_profile(const Profile *profile, const RunOptions *o,
     return TRUE;
 }
 
-static void install_signals(void)
+volatile sig_atomic_t *run_install_stop_signals(void)
 {
     struct sigaction sa;
 
@@ -315,6 +315,7 @@ static void install_signals(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    return &run_stop;
 }
 
 int run_command_main(int argc, char **argv)
@@ -372,7 +373,7 @@ int run_command_main(int argc, char **argv)
     o.qemu = args.qemu;
     o.pcap_dir = args.pcap;
     o.tty = isatty(fileno(args.out));
-    install_signals();
+    run_install_stop_signals();
 
     profiles = load_profiles(args.profiles, &error);
     if (profiles && !check_unique_names(profiles, args.pcap != NULL, &error)) {

@@ -141,6 +141,17 @@ TrafgenPattern *run_scenario_pattern(const char *pattern, ProfileFamily family,
                                      guint count, GError **error);
 
 /**
+ * run_install_stop_signals:
+ *
+ * Installs handlers for SIGINT, SIGTERM and SIGHUP that store the signal's
+ * number in one flag: RunOptions.stop, checked between frames, so that a
+ * run ends cleanly with its partial results.
+ *
+ * Returns: (transfer none): the flag
+ */
+volatile sig_atomic_t *run_install_stop_signals(void);
+
+/**
  * run_command_main:
  * @argc: argument count, argv[0] being "run"
  * @argv: (array length=argc): the arguments after "rig"

@@ -19,25 +19,6 @@
 #define DEFAULT_COUNT_VIRT 300
 #define DEFAULT_COUNT_WALL 3000
 
-static volatile sig_atomic_t sweep_stop;
-
-static void on_signal(int sig)
-{
-    sweep_stop = sig;
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-}
-
 typedef struct {
     char *intervals;
     char *periods;
@@ -459,13 +440,12 @@ int sweep_command_main(int argc, char **argv)
         sweep_args_clear(&a);
         return RIG_EXIT_CANNOT_RUN;
     }
-    install_signals();
     pr.tty = isatty(STDOUT_FILENO);
     pr.started_us = g_get_monotonic_time();
     pr.out = a.out;
     cfg.profile = sp;
     cfg.qemu = a.qemu;
-    cfg.stop = &sweep_stop;
+    cfg.stop = run_install_stop_signals();
     cfg.on_start = on_point_start;
     cfg.on_done = on_point_done;
     cfg.user_data = &pr;

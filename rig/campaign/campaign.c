@@ -543,6 +543,9 @@ char *fuzz_repro_command(const FuzzConfig *config, guint64 round)
     g_autofree char *out = g_strdup_printf("%s/repro-round-%" G_GUINT64_FORMAT,
                                            config->out_dir, round);
     g_autofree char *qout = g_shell_quote(out);
+    g_autofree char *skip = config->skip_text && config->skip_text[0]
+                                ? g_shell_quote(config->skip_text)
+                                : NULL;
 
     return g_strdup_printf(
         "%s fuzz-device --qemu %s%s --seed %" G_GUINT64_FORMAT
@@ -852,6 +855,7 @@ static gboolean run_round(Campaign *c, guint64 round, GError **error)
     nchunks = fuzz_prng_range(&plan, 1, 4);
     fill = fuzz_prng_chance(&plan, 20);
     fuzz_gen_init(&gen, c->cfg->seed, 2 * round, c->mac, nflows);
+    fuzz_gen_set_skip(&gen, c->cfg->skip_shapes);
     for (guint ch = 0; ch < nchunks; ch++) {
         guint n =
             ch + 1 == nchunks ? nframes : fuzz_prng_range(&plan, 0, nframes);
@@ -928,7 +932,7 @@ static gboolean limits_reached(Campaign *c, guint64 rounds_done)
            (cfg->max_seconds &&
             g_get_monotonic_time() - c->started_us >=
                 (gint64)cfg->max_seconds * G_USEC_PER_SEC) ||
-           c->sum->findings->len >= cfg->max_findings;
+           (!cfg->keep_going && c->sum->findings->len >= cfg->max_findings);
 }
 
 static JsonNode *load_build_record(const char *qemu)
@@ -1055,6 +1059,14 @@ JsonNode *fuzz_summary_to_json(const FuzzConfig *cfg, const FuzzSummary *s)
     }
     add_uint(b, "seed", cfg->seed);
     add_uint(b, "from_round", cfg->from_round);
+    json_builder_set_member_name(b, "skipped_shapes");
+    json_builder_begin_array(b);
+    for (guint i = 0; i < FUZZ_KIND_COUNT; i++) {
+        if ((cfg->skip_shapes >> i) & 1) {
+            json_builder_add_string_value(b, fuzz_kind_name(i));
+        }
+    }
+    json_builder_end_array(b);
     json_builder_set_member_name(b, "strict");
     json_builder_add_boolean_value(b, cfg->strict);
     add_uint(b, "rounds", s->rounds);

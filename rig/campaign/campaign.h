@@ -44,15 +44,19 @@ typedef struct {
     const char *qemu_label; /* as given: fixed, stock or a path */
     gboolean sanitized;     /* the --sanitize build was asked for */
     guint64 seed;
-    guint64 max_frames;  /* stop once this many were sent; 0: no limit */
-    guint max_seconds;   /* stop after this long; 0: no limit */
-    guint64 from_round;  /* first round */
-    guint64 max_rounds;  /* 0: no limit */
-    const char *out_dir; /* findings, sanitizer logs (created) */
-    gboolean strict;     /* RSC data loss at a full ring / reorder after
-                          * switching RSC off are violations */
-    guint max_findings;  /* stop after this many */
-    gboolean tty;        /* progress rewrites one line */
+    guint64 max_frames;    /* stop once this many were sent; 0: no limit */
+    guint max_seconds;     /* stop after this long; 0: no limit */
+    guint64 from_round;    /* first round */
+    guint64 max_rounds;    /* 0: no limit */
+    const char *out_dir;   /* findings, sanitizer logs (created) */
+    gboolean strict;       /* RSC data loss at a full ring / reorder after
+                            * switching RSC off are violations */
+    guint max_findings;    /* save this many, then stop (or, with
+                            * keep_going, count the rest unsaved) */
+    gboolean keep_going;   /* only a QEMU crash ends the run early */
+    guint32 skip_shapes;   /* 1 << FuzzKind never drawn (fuzz_gen_set_skip) */
+    const char *skip_text; /* as given to --skip, for the reproduction */
+    gboolean tty;          /* progress rewrites one line */
     volatile sig_atomic_t *stop;
 } FuzzConfig;
 

@@ -51,6 +51,11 @@ static const char description[] =
     "time), CTRL_GUEST_OFFLOADS_SET switching RSC off and on, device resets\n"
     "mid-coalesce.  A seed and a round number give the same frames and\n"
     "events: `--seed S --from-round R --rounds 1` replays one round.\n"
+    "Shapes (for --skip): data, tiny-padded, trailer, pure-ack, dup-ack,\n"
+    "window-update, window-edge, ack-edge, seq-edge, seq-wrap, tcp-flags,\n"
+    "tcp-options, ipv4-options, ecn, ip-fragment, ipv6-ext-chain,\n"
+    "ipv6-plen-0, ip-length-lie, ihl-extreme, doff-extreme, truncated,\n"
+    "not-tcp, not-ip, vlan, 64k-boundary.\n"
     "\n"
     "A QEMU crash, a sanitizer report (QEMU's ASan/UBSan logs) or a\n"
     "conservation violation is a finding: the frames of the round (and of\n"
@@ -77,12 +82,14 @@ typedef struct {
     char *out;
     char *json;
     char *seed;
+    char *skip;
     gint64 frames;
     gint seconds;
     gint64 rounds;
     gint64 from_round;
     gint max_findings;
     gboolean sanitize;
+    gboolean keep_going;
     gboolean strict;
     gboolean lenient;
 } FuzzArgs;
@@ -93,6 +100,7 @@ static void fuzz_args_clear(FuzzArgs *a)
     g_free(a->out);
     g_free(a->json);
     g_free(a->seed);
+    g_free(a->skip);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(FuzzArgs, fuzz_args_clear)
@@ -278,6 +286,14 @@ int fuzz_device_main(int argc, char **argv)
          "documented stock behaviour is accounted (default otherwise)", NULL},
         {"max-findings", 0, 0, G_OPTION_ARG_INT, &args.max_findings,
          "stop after N findings (default 10)", "N"},
+        {"keep-going", 'k', 0, G_OPTION_ARG_NONE, &args.keep_going,
+         "do not stop at --max-findings: count further conservation "
+         "findings without saving them (a QEMU crash still ends the run)",
+         NULL},
+        {"skip", 0, 0, G_OPTION_ARG_STRING, &args.skip,
+         "never draw these shapes (comma-separated; 'trailer' removes every "
+         "frame longer than its IP packet), to fuzz past a known bug",
+         "SHAPE,..."},
         {NULL},
     };
     g_autoptr(GOptionContext) ctx =
@@ -316,6 +332,12 @@ int fuzz_device_main(int argc, char **argv)
         fprintf(stderr, "%s: %s\n", g_get_prgname(), error->message);
         return EXIT_CANNOT_RUN;
     }
+    if (args.skip &&
+        !fuzz_kind_parse_list(args.skip, &cfg.skip_shapes, &error)) {
+        fprintf(stderr, "%s: --skip: %s\n", g_get_prgname(), error->message);
+        return EXIT_CANNOT_RUN;
+    }
+    cfg.skip_text = args.skip;
     if (geteuid() != 0) {
         fprintf(stderr,
                 "%s: needs root (it creates a network namespace and a tap)\n",
@@ -346,6 +368,7 @@ int fuzz_device_main(int argc, char **argv)
     cfg.strict =
         args.strict || (!args.lenient && strcmp(cfg.qemu_label, "fixed") == 0);
     cfg.max_findings = (guint)args.max_findings;
+    cfg.keep_going = args.keep_going;
     cfg.tty = isatty(STDERR_FILENO);
     install_signals();
     fprintf(stderr, "%s: seed %" G_GUINT64_FORMAT ", QEMU %s (%s)%s, %s\n",

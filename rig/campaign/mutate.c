@@ -64,19 +64,69 @@ void fuzz_gen_init(FuzzGen *gen, uint64_t seed, uint64_t round,
     }
 }
 
-static FuzzKind pick_kind(FuzzPrng *p)
+void fuzz_gen_set_skip(FuzzGen *gen, guint32 skip)
+{
+    gen->skip = skip & ((1u << FUZZ_KIND_COUNT) - 1);
+}
+
+gboolean fuzz_kind_parse_list(const char *list, guint32 *ret_mask,
+                              GError **error)
+{
+    g_auto(GStrv) names = g_strsplit(list, ",", -1);
+    guint32 mask = 0;
+
+    for (guint n = 0; names[n]; n++) {
+        const char *name = g_strstrip(names[n]);
+        guint k;
+
+        if (!name[0]) {
+            continue;
+        }
+        for (k = 0; k < FUZZ_KIND_COUNT; k++) {
+            if (strcmp(name, KIND_NAMES[k]) == 0) {
+                break;
+            }
+        }
+        if (k == FUZZ_KIND_COUNT) {
+            g_autofree char *known = g_strjoinv(", ", (char **)KIND_NAMES);
+
+            g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                        "unknown shape '%s' (shapes: %s)", name, known);
+            return FALSE;
+        }
+        mask |= 1u << k;
+    }
+    *ret_mask = mask;
+    return TRUE;
+}
+
+static gboolean skipped(const FuzzGen *gen, FuzzKind kind)
+{
+    /* A tiny padded frame is a frame with a trailer. */
+    if (kind == FUZZ_KIND_TINY_PADDED && ((gen->skip >> FUZZ_KIND_PAD) & 1)) {
+        return TRUE;
+    }
+    return (gen->skip >> kind) & 1;
+}
+
+static FuzzKind pick_kind(FuzzGen *gen)
 {
     uint32_t total = 0, r;
 
     for (guint i = 0; i < FUZZ_KIND_COUNT; i++) {
-        total += KIND_WEIGHTS[i];
+        total += skipped(gen, i) ? 0 : KIND_WEIGHTS[i];
     }
-    r = fuzz_prng_below(p, total);
+    if (total == 0) {
+        return FUZZ_KIND_DATA;
+    }
+    r = fuzz_prng_below(&gen->prng, total);
     for (guint i = 0; i < FUZZ_KIND_COUNT; i++) {
-        if (r < KIND_WEIGHTS[i]) {
+        uint32_t w = skipped(gen, i) ? 0 : KIND_WEIGHTS[i];
+
+        if (r < w) {
             return (FuzzKind)i;
         }
-        r -= KIND_WEIGHTS[i];
+        r -= w;
     }
     return FUZZ_KIND_DATA;
 }
@@ -365,7 +415,8 @@ ssize_t fuzz_gen_make(FuzzGen *gen, FuzzKind kind, guint flow_index,
         d.tcp_flags &= (uint16_t)~RIG_TCP_PSH;
         /* A run that starts with a trailer: what the cache then holds
          * is longer than its IP packet, all the way to the limit. */
-        if (f->run == 0 && fuzz_prng_chance(p, 30)) {
+        if (f->run == 0 && fuzz_prng_chance(p, 30) &&
+            !skipped(gen, FUZZ_KIND_PAD)) {
             trailer = fuzz_prng_range(p, 1, 1400);
         }
         break;
@@ -437,17 +488,22 @@ ssize_t fuzz_gen_make(FuzzGen *gen, FuzzKind kind, guint flow_index,
         uint16_t real = v.family == 4 ? (uint16_t)v.l3_len
                                       : (uint16_t)(v.l3_len - RIG_IPV6_HLEN);
         uint16_t hdrs = v.family == 4 ? RIG_IPV4_HLEN : 0;
+        /* The first six leave no trailer: too short for TCP or past the
+         * frame's end. */
         uint16_t choices[] = {0,
                               1,
                               (uint16_t)(hdrs + RIG_TCP_HLEN - 1),
-                              (uint16_t)(hdrs + RIG_TCP_HLEN),
-                              (uint16_t)(real - 1),
                               (uint16_t)(real + 1),
                               (uint16_t)(real + fuzz_prng_range(p, 2, 2000)),
                               65535,
+                              (uint16_t)(hdrs + RIG_TCP_HLEN),
+                              (uint16_t)(real - 1),
                               (uint16_t)fuzz_prng_next(p)};
 
-        set_ip_len(buf, &v, choices[fuzz_prng_below(p, G_N_ELEMENTS(choices))]);
+        set_ip_len(
+            buf, &v,
+            choices[fuzz_prng_below(
+                p, skipped(gen, FUZZ_KIND_PAD) ? 6 : G_N_ELEMENTS(choices))]);
         break;
     }
     case FUZZ_KIND_IHL:
@@ -506,7 +562,7 @@ ssize_t fuzz_gen_make(FuzzGen *gen, FuzzKind kind, guint flow_index,
 ssize_t fuzz_gen_next(FuzzGen *gen, uint8_t *buf, size_t size,
                       FuzzFrameInfo *ret_info)
 {
-    FuzzKind kind = pick_kind(&gen->prng);
+    FuzzKind kind = pick_kind(gen);
     guint flow = fuzz_prng_below(&gen->prng, gen->nflows);
 
     /* A 64 KiB run needs its flow to itself for a while. */

@@ -76,7 +76,10 @@ typedef struct {
     guint nflows;
     FuzzFlow flows[FUZZ_MAX_FLOWS];
     guint64 made[FUZZ_KIND_COUNT];
+    guint32 skip; /* 1 << FuzzKind of shapes never drawn */
 } FuzzGen;
+
+G_STATIC_ASSERT(FUZZ_KIND_COUNT <= 32);
 
 /* What fuzz_gen_next() made. */
 typedef struct {
@@ -104,6 +107,27 @@ const char *fuzz_kind_name(FuzzKind kind);
  */
 void fuzz_gen_init(FuzzGen *gen, uint64_t seed, uint64_t round,
                    const uint8_t guest_mac[6], guint nflows);
+
+/**
+ * fuzz_gen_set_skip:
+ * @gen: generator
+ * @skip: 1 << FuzzKind for each shape fuzz_gen_next() must not draw.
+ *   Skipping FUZZ_KIND_PAD ("trailer") removes every trailer: no frame is
+ *   then longer than its IP packet (no tiny-padded frames, no trailer on a
+ *   64 KiB run, no IP length shorter than the frame).
+ */
+void fuzz_gen_set_skip(FuzzGen *gen, guint32 skip);
+
+/**
+ * fuzz_kind_parse_list:
+ * @list: comma-separated shape names (fuzz_kind_name())
+ * @ret_mask: (out): 1 << FuzzKind of each; set only on success
+ * @error: names the unknown shape and lists the known ones
+ *
+ * Returns: TRUE when every name is a shape.
+ */
+gboolean fuzz_kind_parse_list(const char *list, guint32 *ret_mask,
+                              GError **error);
 
 /**
  * fuzz_gen_next:

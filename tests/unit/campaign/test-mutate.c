@@ -194,6 +194,37 @@ static void test_accumulation_lands_on_the_limit(void **state)
     }
 }
 
+static void test_skipping_trailers_leaves_none(void **state)
+{
+    FuzzGen g;
+    guint32 mask = 0;
+    g_autoptr(GError) error = NULL;
+
+    assert_true(
+        fuzz_kind_parse_list("trailer, tiny-padded,vlan", &mask, &error));
+    assert_int_equal(mask, (1u << FUZZ_KIND_PAD) |
+                               (1u << FUZZ_KIND_TINY_PADDED) |
+                               (1u << FUZZ_KIND_VLAN));
+    assert_false(fuzz_kind_parse_list("data,nonsense", &mask, &error));
+    assert_non_null(strstr(error->message, "nonsense"));
+    assert_non_null(strstr(error->message, "64k-boundary"));
+
+    fuzz_gen_init(&g, 5, 1, MAC, 8);
+    fuzz_gen_set_skip(&g,
+                      (1u << FUZZ_KIND_PAD) | (1u << FUZZ_KIND_TINY_PADDED));
+    for (guint i = 0; i < 20000; i++) {
+        RigNetView v;
+        ssize_t len = fuzz_gen_next(&g, buf, sizeof(buf), NULL);
+
+        if (rig_net_parse(buf, (size_t)len, 0, &v, NULL) == 0 && v.family) {
+            assert_int_equal(v.trailer_len, 0);
+        }
+    }
+    assert_int_equal(g.made[FUZZ_KIND_PAD], 0);
+    assert_int_equal(g.made[FUZZ_KIND_TINY_PADDED], 0);
+    assert_true(g.made[FUZZ_KIND_BIG] > 0 && g.made[FUZZ_KIND_IP_LEN] > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +234,7 @@ int main(void)
         cmocka_unit_test(test_valid_shapes_move_the_flow),
         cmocka_unit_test(test_ipv6_chains_are_not_tcp_first),
         cmocka_unit_test(test_accumulation_lands_on_the_limit),
+        cmocka_unit_test(test_skipping_trailers_leaves_none),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -549,9 +549,10 @@ char *fuzz_repro_command(const FuzzConfig *config, guint64 round)
 
     return g_strdup_printf(
         "%s fuzz-device --qemu %s%s --seed %" G_GUINT64_FORMAT
-        " --from-round %" G_GUINT64_FORMAT " --rounds 1 %s --out %s",
+        " --from-round %" G_GUINT64_FORMAT " --rounds 1 %s%s%s --out %s",
         exe ? exe : "rig", label, config->sanitized ? " --sanitize" : "",
-        config->seed, round, config->strict ? "--strict" : "--lenient", qout);
+        config->seed, round, config->strict ? "--strict" : "--lenient",
+        skip ? " --skip " : "", skip ? skip : "", qout);
 }
 
 /* Writes @sets (arrays of GBytes frames) into one pcap, in order. */

@@ -2,7 +2,6 @@
  * The `rig fuzz-device` command line: options, which QEMU, the summary
  * and the exit status.
  */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 
 #include "campaign/campaign.h"
 #include "campaign/fuzz-cmd.h"
+#include "output/output-file.h"
 #include "rig-config.h"
 
 #define EXIT_OK         0
@@ -177,37 +177,15 @@ static gboolean write_json(const char *path, JsonNode *root, GError **error)
     g_autoptr(JsonGenerator) gen = json_generator_new();
     g_autofree char *text = NULL;
     gsize len;
-    FILE *f;
-    int e;
 
     json_generator_set_root(gen, root);
     json_generator_set_pretty(gen, TRUE);
     text = json_generator_to_data(gen, &len);
-    if (strcmp(path, "-") == 0) {
-        return fwrite(text, 1, len, stdout) == len && putchar('\n') != EOF;
-    }
-    /* fopen writes through a symlink or a device, never replaces it. */
-    f = fopen(path, "w");
-    if (!f) {
-        e = errno;
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                    "cannot write %s: %s", path, g_strerror(e));
-        return FALSE;
-    }
-    if (fwrite(text, 1, len, f) != len || fputc('\n', f) == EOF) {
-        e = errno;
-        fclose(f);
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                    "writing %s: %s", path, g_strerror(e));
-        return FALSE;
-    }
-    if (fclose(f) != 0) {
-        e = errno;
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e),
-                    "writing %s: %s", path, g_strerror(e));
-        return FALSE;
-    }
-    return TRUE;
+    /* one trailing newline, as a text file has */
+    text = g_realloc(text, len + 2);
+    text[len++] = '\n';
+    text[len] = '\0';
+    return rig_output_write(path, text, len, error);
 }
 
 static void print_summary(const FuzzConfig *cfg, const FuzzSummary *s)
@@ -338,6 +316,11 @@ int fuzz_device_main(int argc, char **argv)
         return EXIT_CANNOT_RUN;
     }
     cfg.skip_text = args.skip;
+    /* A summary that cannot be written is an error before the run. */
+    if (args.json && !rig_output_check(args.json, &error)) {
+        fprintf(stderr, "%s: --json: %s\n", g_get_prgname(), error->message);
+        return EXIT_CANNOT_RUN;
+    }
     if (geteuid() != 0) {
         fprintf(stderr,
                 "%s: needs root (it creates a network namespace and a tap)\n",

@@ -301,6 +301,30 @@ static void test_ack_without_payload_is_absorbed(void **state)
     fuzz_check_result_clear(&r);
 }
 
+/* A duplicate ACK merged into a data frame leaves its bytes as they were;
+ * only the header (RSC_INFO, 2 segments) tells. */
+static void test_ack_merged_into_identical_frame_is_absorbed(void **state)
+{
+    for (guint rsc_info = 0; rsc_info < 2; rsc_info++) {
+        g_autoptr(FuzzChecker) c = fuzz_checker_new();
+        FuzzCheckResult r;
+
+        sent(c, segment(&frames[0], 1000, 100, 0));
+        sent(c, segment(&frames[1], 1100, 0, 0));
+        out = frames[0];
+        if (rsc_info) {
+            out.data[0] = RIG_VIRTIO_NET_HDR_F_RSC_INFO;
+            rig_le16_put(out.data + 6, 2);
+        }
+        delivered(c, &out);
+        r = finish(c, TRUE, FALSE, FALSE, FALSE);
+        /* without RSC_INFO the ACK is simply missing */
+        assert_int_equal(count(&r, FUZZ_VIOLATION_LOST), rsc_info ? 0 : 1);
+        assert_int_equal(r.accounted[FUZZ_ACCOUNT_ABSORBED], rsc_info);
+        fuzz_check_result_clear(&r);
+    }
+}
+
 static void test_invented_frame_is_caught(void **state)
 {
     g_autoptr(FuzzChecker) c = fuzz_checker_new();
@@ -325,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_reorder_is_caught),
         cmocka_unit_test(test_segment_count_is_checked),
         cmocka_unit_test(test_ack_without_payload_is_absorbed),
+        cmocka_unit_test(test_ack_merged_into_identical_frame_is_absorbed),
         cmocka_unit_test(test_invented_frame_is_caught),
     };
 

@@ -400,17 +400,24 @@ void rig_virtq_clear(RigVirtq *vq)
     g_clear_pointer(&vq->avail_shadow, g_free);
 }
 
+/* Descriptor @i of a chain of @n; @next is where NEXT points. */
+static RigVringDesc chain_desc(const RigVirtqBuf *bufs, guint i, guint n,
+                               uint16_t next)
+{
+    return (RigVringDesc){
+        .addr = bufs[i].addr,
+        .len = bufs[i].len,
+        .flags =
+            (uint16_t)((bufs[i].device_writes ? RIG_VRING_DESC_F_WRITE : 0) |
+                       (i + 1 < n ? RIG_VRING_DESC_F_NEXT : 0)),
+        .next = i + 1 < n ? next : 0,
+    };
+}
+
 void rig_virtq_encode_chain(const RigVirtqBuf *bufs, guint n, uint8_t *out)
 {
     for (guint i = 0; i < n; i++) {
-        RigVringDesc desc = {
-            .addr = bufs[i].addr,
-            .len = bufs[i].len,
-            .flags = (uint16_t)((bufs[i].device_writes ? RIG_VRING_DESC_F_WRITE
-                                                       : 0) |
-                                (i + 1 < n ? RIG_VRING_DESC_F_NEXT : 0)),
-            .next = (uint16_t)(i + 1 < n ? i + 1 : 0),
-        };
+        RigVringDesc desc = chain_desc(bufs, i, n, (uint16_t)(i + 1));
 
         rig_vring_desc_encode(&desc, out + RIG_VRING_DESC_SIZE * i);
     }
@@ -498,14 +505,7 @@ gboolean rig_virtq_add(RigVirtq *vq, const RigVirtqBuf *bufs, guint n,
     }
     for (guint i = 0; i < n; i++) {
         uint16_t next = vq->next[d];
-        RigVringDesc desc = {
-            .addr = bufs[i].addr,
-            .len = bufs[i].len,
-            .flags = (uint16_t)((bufs[i].device_writes ? RIG_VRING_DESC_F_WRITE
-                                                       : 0) |
-                                (i + 1 < n ? RIG_VRING_DESC_F_NEXT : 0)),
-            .next = i + 1 < n ? next : 0,
-        };
+        RigVringDesc desc = chain_desc(bufs, i, n, next);
 
         if (!put_desc(vq, d, &desc, error)) {
             return FALSE;

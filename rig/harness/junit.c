@@ -91,6 +91,32 @@ static void append_testcase(GString *out, const ReportScenario *s,
     g_string_append(out, "    </testcase>\n");
 }
 
+static void append_property(GString *out, const char *name,
+                            const char *value)
+{
+    g_string_append(out, "      <property");
+    append_escaped_attr(out, "name", name);
+    append_escaped_attr(out, "value", value ? value : "unknown");
+    g_string_append(out, "/>\n");
+}
+
+/* Which QEMU build a suite ran on: CI dashboards show these properties. */
+static void append_qemu_properties(GString *out, const QemuBuild *qemu)
+{
+    g_autofree char *patches =
+        qemu && qemu->patches ? g_strjoinv(" ", qemu->patches) : NULL;
+
+    append_property(out, "qemu", qemu ? qemu->path : NULL);
+    append_property(out, "qemu_build",
+                    qemu ? qemu_build_kind_name(qemu->kind) : NULL);
+    append_property(out, "qemu_version", qemu ? qemu->version : NULL);
+    append_property(out, "qemu_debian_version",
+                    qemu ? qemu->debian_version : NULL);
+    append_property(out, "qemu_patch_series_hash",
+                    qemu ? qemu->series_hash : NULL);
+    append_property(out, "qemu_patches", patches);
+}
+
 static void append_suite(GString *out, const Report *report,
                          const ReportProfile *p)
 {
@@ -146,9 +172,9 @@ static void append_suite(GString *out, const Report *report,
     append_escaped_attr(out, "value", p->sha256);
     g_string_append(out, "/>\n      <property name=\"clock\"");
     append_escaped_attr(out, "value", profile_clock_name(p->clock));
-    g_string_append(out, "/>\n      <property name=\"qemu\"");
-    append_escaped_attr(out, "value", report->qemu_path);
-    g_string_append(out, "/>\n    </properties>\n");
+    g_string_append(out, "/>\n");
+    append_qemu_properties(out, p->qemu);
+    g_string_append(out, "    </properties>\n");
     g_string_append(out, body->str);
     g_string_append(out, "  </testsuite>\n");
 }

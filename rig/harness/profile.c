@@ -454,11 +454,14 @@ static gboolean loader_read_profile_group(const Loader *l, Profile *p,
         return FALSE;
     }
     p->clock = clock;
-    if (p->qemu && g_str_equal(p->qemu, "patched")) {
+    /* "patched" is the name of the fixed build before the fix series. */
+    if (p->qemu &&
+        (g_str_equal(p->qemu, "fixed") || g_str_equal(p->qemu, "patched"))) {
         g_clear_pointer(&p->qemu, g_free);
-    } else if (p->qemu && !g_path_is_absolute(p->qemu)) {
+    } else if (p->qemu && !g_str_equal(p->qemu, "stock") &&
+               !g_path_is_absolute(p->qemu)) {
         loader_set_error(l, error, PROFILE_ERROR_INVALID, g, "qemu",
-                         "expected \"patched\" or an absolute path, got "
+                         "expected fixed, stock or an absolute path, got "
                          "\"%s\"",
                          p->qemu);
         return FALSE;

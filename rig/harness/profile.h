@@ -100,7 +100,7 @@ typedef struct {
     guint version;
     char *name;
     char *description;
-    char *qemu; /* NULL: the patched default QEMU; otherwise a path */
+    char *qemu; /* NULL: the fixed build; "stock"; or an absolute path */
     ProfileClock clock;
     gboolean spec_must_pass; /* oracle-spec failures fail the verdict */
     guint timing_slack_us;   /* tolerance of real-time window checks */

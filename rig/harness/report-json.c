@@ -47,6 +47,27 @@ static void add_node(JsonBuilder *b, const char *key, JsonNode *value)
     }
 }
 
+/* The build object (with "capabilities", null when never probed, if
+ * @with_caps), or null before any QEMU was resolved. */
+static void add_qemu(JsonBuilder *b, const QemuBuild *build,
+                     JsonNode *capabilities, gboolean with_caps)
+{
+    if (build) {
+        JsonNode *node = qemu_build_to_json(build);
+        JsonObject *o = json_node_get_object(node);
+
+        if (capabilities) {
+            json_object_set_member(o, "capabilities",
+                                   json_node_copy(capabilities));
+        } else if (with_caps) {
+            json_object_set_null_member(o, "capabilities");
+        }
+        json_builder_add_value(b, node);
+    } else {
+        json_builder_add_null_value(b);
+    }
+}
+
 static void add_frame(JsonBuilder *b, const CheckFrame *f)
 {
     json_builder_begin_object(b);
@@ -170,9 +191,21 @@ static void add_scenario(JsonBuilder *b, const ReportScenario *s)
     add_string(b, "profile", s->profile);
     add_string(b, "name", s->name);
     add_string(b, "family", s->family);
+    add_string(b, "qemu_build", s->qemu_build);
     add_string(b, "pattern", s->pattern);
     add_double(b, "duration_s", s->duration_s);
     add_string(b, "error", s->error);
+    add_string(b, "trace_file", s->trace_file);
+    json_builder_set_member_name(b, "trace");
+    if (s->trace) {
+        json_builder_begin_array(b);
+        for (guint i = 0; i < s->trace->len; i++) {
+            json_builder_add_string_value(b, g_ptr_array_index(s->trace, i));
+        }
+        json_builder_end_array(b);
+    } else {
+        json_builder_add_null_value(b);
+    }
     json_builder_set_member_name(b, "checks");
     json_builder_begin_array(b);
     for (guint i = 0; i < s->checks->len; i++) {
@@ -212,12 +245,7 @@ JsonNode *report_to_json(const Report *report)
     add_double(b, "duration_s", report->duration_s);
 
     json_builder_set_member_name(b, "qemu");
-    json_builder_begin_object(b);
-    add_string(b, "path", report->qemu_path);
-    add_string(b, "version", report->qemu_version);
-    add_string(b, "patch_series_hash", report->qemu_series_hash);
-    add_node(b, "capabilities", report->qemu_capabilities);
-    json_builder_end_object(b);
+    add_qemu(b, report->qemu, report->qemu_capabilities, TRUE);
 
     json_builder_set_member_name(b, "profiles");
     json_builder_begin_array(b);
@@ -233,6 +261,8 @@ JsonNode *report_to_json(const Report *report)
         add_node(b, "qemu_capabilities", p->qemu_capabilities);
         add_int(b, "rsc_interval_us", p->rsc_interval_us);
         add_string(b, "guest_features", p->guest_features);
+        json_builder_set_member_name(b, "qemu");
+        add_qemu(b, p->qemu, NULL, FALSE);
         json_builder_end_object(b);
     }
     json_builder_end_array(b);

@@ -16,6 +16,7 @@ static void report_profile_free(gpointer data)
     g_free(p->guest_features);
     g_free(p->clock_fallback);
     g_clear_pointer(&p->qemu_capabilities, json_node_unref);
+    qemu_build_free(p->qemu);
     g_free(p);
 }
 
@@ -26,8 +27,11 @@ static void report_scenario_free(gpointer data)
     g_free(s->profile);
     g_free(s->name);
     g_free(s->family);
+    g_free(s->qemu_build);
     g_free(s->pattern);
     g_free(s->error);
+    g_free(s->trace_file);
+    g_clear_pointer(&s->trace, g_ptr_array_unref);
     check_scenario_free(s->views);
     g_ptr_array_unref(s->checks);
     g_free(s);
@@ -50,9 +54,7 @@ void report_free(Report *report)
         return;
     }
     g_free(report->rig_version);
-    g_free(report->qemu_path);
-    g_free(report->qemu_version);
-    g_free(report->qemu_series_hash);
+    qemu_build_free(report->qemu);
     g_clear_pointer(&report->qemu_capabilities, json_node_unref);
     g_free(report->error);
     g_ptr_array_unref(report->profiles);
@@ -74,15 +76,33 @@ ReportProfile *report_add_profile(Report *report, const Profile *profile)
     return p;
 }
 
+void report_set_profile_qemu(Report *report, ReportProfile *profile,
+                             const QemuBuild *build)
+{
+    qemu_build_free(profile->qemu);
+    profile->qemu = qemu_build_copy(build);
+    if (!report->qemu || g_ptr_array_index(report->profiles, 0) == profile) {
+        qemu_build_free(report->qemu);
+        report->qemu = qemu_build_copy(build);
+    }
+}
+
 ReportScenario *report_add_scenario(Report *report, const Profile *profile,
                                     const ProfileScenario *scenario)
 {
     ReportScenario *s = g_new0(ReportScenario, 1);
+    const ReportProfile *rp =
+        report->profiles->len
+            ? g_ptr_array_index(report->profiles, report->profiles->len - 1)
+            : NULL;
 
     s->profile = g_strdup(profile->name);
     s->name = g_strdup(scenario->name);
     s->family = g_strdup(profile_family_name(scenario->family));
     s->pattern = g_strdup(scenario->pattern);
+    if (rp && rp->qemu && g_str_equal(rp->name, profile->name)) {
+        s->qemu_build = g_strdup(qemu_build_kind_name(rp->qemu->kind));
+    }
     s->checks =
         g_ptr_array_new_with_free_func((GDestroyNotify)check_result_free);
     g_ptr_array_add(report->scenarios, s);

@@ -13,6 +13,7 @@
 
 #include "harness/check.h"
 #include "harness/profile.h"
+#include "harness/qemu-build.h"
 
 #define REPORT_JSON_SCHEMA "rsc-rig-run/1"
 
@@ -37,25 +38,27 @@ typedef struct {
     char *guest_features;
     JsonNode *qemu_capabilities; /* rig_qemu_caps_to_json(), NULL if the
                                   * QEMU was never probed */
+    QemuBuild *qemu; /* owned; NULL until the profile's QEMU is resolved */
 } ReportProfile;
 
 typedef struct {
     char *profile; /* ReportProfile.name */
     char *name;    /* scenario name */
     char *family;  /* "ipv4" / "ipv6" */
+    char *qemu_build; /* kind of the build it ran on ("fixed", ...) */
     char *pattern;
     double duration_s;
     char *error;          /* set when the scenario could not run */
+    char *trace_file;     /* --trace: the QEMU trace of a failed scenario */
+    GPtrArray *trace;     /* char *, its RSC trace lines; NULL: none kept */
     CheckScenario *views; /* owned; NULL when it never got that far */
     GPtrArray *checks;    /* CheckResult *, owned; empty on error */
 } ReportScenario;
 
 typedef struct {
     char *rig_version;
-    char *qemu_path;
-    char *qemu_version;     /* NULL when unknown */
-    char *qemu_series_hash; /* NULL for a QEMU not built by ci/build-qemu */
-    JsonNode *qemu_capabilities; /* the probe of qemu_path, or NULL */
+    QemuBuild *qemu; /* the first profile's build, owned; NULL before */
+    JsonNode *qemu_capabilities; /* the probe of its binary, or NULL */
     gint64 started_unix_us;
     double duration_s;
     char *error;          /* run-level error (exit 2), NULL otherwise */
@@ -86,6 +89,18 @@ void report_free(Report *report);
  * Returns: (transfer none): the entry, owned by @report
  */
 ReportProfile *report_add_profile(Report *report, const Profile *profile);
+
+/**
+ * report_set_profile_qemu:
+ * @report: the report
+ * @profile: (transfer none): an entry of @report
+ * @build: (transfer none): the QEMU build the profile runs on (copied)
+ *
+ * Records the build in the profile entry, and as the report's "qemu" when
+ * it is the first profile's (a second call replaces the first).
+ */
+void report_set_profile_qemu(Report *report, ReportProfile *profile,
+                             const QemuBuild *build);
 
 /**
  * report_add_scenario:

@@ -24,6 +24,8 @@ typedef struct {
     char *junit;
     char *pcap;
     char *qemu;
+    gboolean trace;
+    char *trace_dir;
     char **profiles;
     FILE *out;            /* progress and table: stderr when "-" is an output */
     gboolean json_stream; /* a device, FIFO or "-": written once, at the end */
@@ -38,6 +40,7 @@ static void run_args_clear(RunArgs *a)
     g_free(a->junit);
     g_free(a->pcap);
     g_free(a->qemu);
+    g_free(a->trace_dir);
     g_strfreev(a->profiles);
 }
 
@@ -47,6 +50,19 @@ static const char run_description[] =
     "options, the reference guest with its feature set, every scenario's\n"
     "traffic, then the checks of the sent, device, guest and oracle views.\n"
     "Everything is torn down on every exit path.\n"
+    "\n"
+    "QEMU: --qemu fixed (the default: ci/build-qemu's build with the RSC\n"
+    "fixes; $RIG_QEMU overrides its path), --qemu stock (observability\n"
+    "patches only; $RIG_QEMU_STOCK) or --qemu PATH; without --qemu, the\n"
+    "profile's qemu key.  On fixed every scenario must match the oracle's\n"
+    "spec mode; on stock the profile's stock_known_failures are expected,\n"
+    "each naming the patch that fixes it.  Results record the build, its\n"
+    "QEMU version and patch series hash.\n"
+    "\n"
+    "--trace enables QEMU's RSC trace events (virtio_net_rsc_*) and attaches\n"
+    "the events of every failing scenario to its result: in the JSON and as\n"
+    "TRACE_DIR/PROFILE--SCENARIO.trace (the whole trace is\n"
+    "TRACE_DIR/PROFILE.qemu-trace).\n"
     "\n"
     "Exit status:\n"
     "  0  every check passed (known failures listed in the profile allowed)\n"
@@ -215,13 +231,14 @@ static void write_outputs(Report *report, RunArgs *args, gboolean final)
 
 static void print_results(const RunArgs *args)
 {
-    if (!(args->json_ok || args->junit_ok || args->pcap)) {
+    if (!(args->json_ok || args->junit_ok || args->pcap || args->trace)) {
         return;
     }
-    fprintf(args->out, "results:%s%s%s%s%s%s\n", args->json_ok ? " json " : "",
-            args->json_ok ? args->json : "", args->junit_ok ? " junit " : "",
-            args->junit_ok ? args->junit : "", args->pcap ? " pcap " : "",
-            args->pcap ? args->pcap : "");
+    fprintf(args->out, "results:%s%s%s%s%s%s%s%s\n",
+            args->json_ok ? " json " : "", args->json_ok ? args->json : "",
+            args->junit_ok ? " junit " : "", args->junit_ok ? args->junit : "",
+            args->pcap ? " pcap " : "", args->pcap ? args->pcap : "",
+            args->trace ? " trace " : "", args->trace ? args->trace_dir : "");
 }
 
 static void print_progress(FILE *out, const RunOptions *o, guint done,
@@ -267,18 +284,29 @@ static gboolean run_profile(const Profile *profile, const RunOptions *o,
     g_autoptr(GError) error = NULL;
     g_autoptr(RunEnv) env = NULL;
 
-    report_add_profile(report, profile);
+    ReportProfile *rp = report_add_profile(report, profile);
+    g_autoptr(QemuBuild) build = NULL;
+
+    build = qemu_build_resolve(o->qemu ? o->qemu : profile->qemu, &error);
+    if (!build) {
+        report_set_error(report, "%s: %s", profile->path, error->message);
+        return FALSE;
+    }
+    report_set_profile_qemu(report, rp, build);
     if (!o->tty) {
-        fprintf(args->out,
-                "profile %s (%s): starting QEMU and the reference guest\n",
-                profile->name, profile->path);
+        fprintf(args->out, "profile %s (%s): starting QEMU (%s build, %s) and the "
+                "reference guest\n",
+                profile->name, profile->path, qemu_build_kind_name(build->kind),
+                build->path);
         fflush(args->out);
     }
-    env = run_env_start(profile, o, report, &error);
+    env = run_env_start(profile, o, build, report, &error);
     if (!env) {
         report_set_error(report, "%s: %s", profile->path, error->message);
         return FALSE;
     }
+    /* QEMU's own version, when the build record had none. */
+    report_set_profile_qemu(report, rp, build);
     for (guint i = 0; i < profile->scenarios->len; i++) {
         const ProfileScenario *sc = g_ptr_array_index(profile->scenarios, i);
         ReportScenario *rs = report_add_scenario(report, profile, sc);
@@ -330,9 +358,17 @@ int run_command_main(int argc, char **argv)
          "Write sent and received frames of each scenario as pcap into DIR",
          "DIR"},
         {"qemu", 0, 0, G_OPTION_ARG_FILENAME, &args.qemu,
-         "QEMU binary (default: the profile's, else $RIG_QEMU, else the "
-         "patched build)",
-         "PATH"},
+         "QEMU to run: fixed (default), stock or a PATH; overrides the "
+         "profile's qemu key",
+         "fixed|stock|PATH"},
+        {"trace", 0, 0, G_OPTION_ARG_NONE, &args.trace,
+         "Enable QEMU's RSC trace events; attach those of failing "
+         "scenarios to their results",
+         NULL},
+        {"trace-dir", 0, 0, G_OPTION_ARG_FILENAME, &args.trace_dir,
+         "Where --trace writes its files (default: trace/ beside --json, "
+         "else ./rig-trace)",
+         "DIR"},
         {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &args.profiles,
          NULL, "PROFILE..."},
         {NULL},
@@ -370,8 +406,23 @@ int run_command_main(int argc, char **argv)
         rig_output_is_stdout(args.json) || rig_output_is_stdout(args.junit)
             ? stderr
             : stdout;
+    if (args.trace_dir && !args.trace) {
+        g_printerr("rig run: --trace-dir needs --trace\n");
+        run_args_clear(&args);
+        return REPORT_EXIT_ERROR;
+    }
+    if (args.trace && !args.trace_dir) {
+        g_autofree char *json_dir = args.json && !args.json_stream
+                                        ? g_path_get_dirname(args.json)
+                                        : NULL;
+
+        args.trace_dir = json_dir ? g_build_filename(json_dir, "trace", NULL)
+                                  : g_strdup("rig-trace");
+    }
     o.qemu = args.qemu;
     o.pcap_dir = args.pcap;
+    o.trace = args.trace;
+    o.trace_dir = args.trace_dir;
     o.tty = isatty(fileno(args.out));
     run_install_stop_signals();
 

@@ -31,6 +31,7 @@ void run_env_free(RunEnv *env)
     g_clear_pointer(&env->vm, rig_vm_free);
     g_clear_pointer(&env->netns, rig_netns_free);
     g_free(env->clock_fallback);
+    g_clear_pointer(&env->trace_log, run_trace_free);
     g_free(env);
 }
 
@@ -56,46 +57,18 @@ static gboolean open_injector(gpointer user_data, GError **error)
     return env->injector != NULL;
 }
 
-/* Version and patch series of a QEMU built by ci/build-qemu, if recorded. */
-static void record_qemu_build(Report *report, const char *qemu)
-{
-    g_autofree char *bindir = g_path_get_dirname(qemu);
-    g_autofree char *json =
-        g_build_filename(bindir, "..", "rig-qemu-build.json", NULL);
-    g_autoptr(JsonParser) parser = json_parser_new();
-    JsonNode *root;
-    JsonObject *o;
-
-    if (!json_parser_load_from_file(parser, json, NULL)) {
-        return;
-    }
-    root = json_parser_get_root(parser);
-    if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
-        return;
-    }
-    o = json_node_get_object(root);
-    if (json_object_has_member(o, "series_sha256") &&
-        !report->qemu_series_hash) {
-        report->qemu_series_hash =
-            g_strdup(json_object_get_string_member(o, "series_sha256"));
-    }
-    if (json_object_has_member(o, "debian_version") && !report->qemu_version) {
-        report->qemu_version =
-            g_strdup(json_object_get_string_member(o, "debian_version"));
-    }
-}
-
-static void record_qemu_version(Report *report, RigQmp *qmp)
+/* A build without a record still gets a version: QEMU's own. */
+static void record_qemu_version(QemuBuild *build, RigQmp *qmp)
 {
     g_autoptr(JsonNode) v = rig_qmp_execute(qmp, "query-version", NULL, NULL);
     JsonObject *q;
 
-    if (report->qemu_version || !v || !JSON_NODE_HOLDS_OBJECT(v)) {
+    if (build->version || !v || !JSON_NODE_HOLDS_OBJECT(v)) {
         return;
     }
     q = json_object_get_object_member(json_node_get_object(v), "qemu");
     if (q) {
-        report->qemu_version = g_strdup_printf(
+        build->version = g_strdup_printf(
             "%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT ".%" G_GINT64_FORMAT,
             json_object_get_int_member(q, "major"),
             json_object_get_int_member(q, "minor"),
@@ -103,19 +76,7 @@ static void record_qemu_version(Report *report, RigQmp *qmp)
     }
 }
 
-static const char *choose_qemu(const Profile *profile,
-                               const RunOptions *options)
-{
-    if (options->qemu) {
-        return options->qemu;
-    }
-    if (profile->qemu) {
-        return profile->qemu;
-    }
-    return rig_vm_default_qemu();
-}
-
-static gboolean start_vm(RunEnv *env, const char *qemu, GError **error)
+static gboolean start_vm(RunEnv *env, GError **error)
 {
     const Profile *p = env->profile;
     g_autoptr(RigVmConfig) config = rig_vm_config_new();
@@ -127,7 +88,10 @@ static gboolean start_vm(RunEnv *env, const char *qemu, GError **error)
         return FALSE;
     }
     g_free(config->qemu);
-    config->qemu = g_strdup(qemu);
+    config->qemu = g_strdup(env->build->path);
+    if (env->trace_log) {
+        run_trace_add_args(env->trace_log, config->extra_args);
+    }
     config->qtest = TRUE;
     g_free(config->accel);
     if (env->clock != PROFILE_CLOCK_FREE) {
@@ -296,46 +260,46 @@ static gboolean choose_capabilities(RunEnv *env, const char *qemu,
 }
 
 RunEnv *run_env_start(const Profile *profile, const RunOptions *options,
-                      Report *report, GError **error)
+                      QemuBuild *build, Report *report, GError **error)
 {
     g_autoptr(RunEnv) env = g_new0(RunEnv, 1);
-    const char *qemu = choose_qemu(profile, options);
 
     env->profile = profile;
     env->options = options;
-    if (!qemu || qemu[0] == '\0') {
-        g_set_error(error, RUN_ERROR, RUN_ERROR_FAILED,
-                    "no QEMU configured: run ci/build-qemu (then ci/build), "
-                    "or pass --qemu PATH");
-        return NULL;
-    }
-    if (!g_file_test(qemu, G_FILE_TEST_IS_EXECUTABLE)) {
-        g_set_error(error, RUN_ERROR, RUN_ERROR_FAILED,
-                    "QEMU %s is missing or not executable: run "
-                    "ci/build-qemu, or pass --qemu PATH",
-                    qemu);
-        return NULL;
-    }
+    env->build = build;
     if (geteuid() != 0) {
         g_set_error(error, RUN_ERROR, RUN_ERROR_FAILED,
                     "rig run needs root (it creates a network namespace and "
                     "a tap): run it as root");
         return NULL;
     }
-    if (!report->qemu_path) {
-        report->qemu_path = g_strdup(qemu);
-        record_qemu_build(report, qemu);
-    }
-    if (!choose_capabilities(env, qemu, report, error)) {
+    if (!choose_capabilities(env, build->path, report, error)) {
         return NULL;
     }
+    if (options->trace) {
+        g_autofree char *no_trace =
+            rig_qemu_caps_missing(env->caps, RIG_QEMU_CAP_RSC_TRACE);
+
+        if (no_trace) {
+            g_set_error(error, RUN_ERROR, RUN_ERROR_FAILED,
+                        "--trace: RSC tracing %s (QEMU %s lacks qemu-patches' "
+                        "trace patch): run without --trace",
+                        no_trace, build->path);
+            return NULL;
+        }
+        env->trace_log = run_trace_new(options->trace_dir, profile->name,
+                                       error);
+        if (!env->trace_log) {
+            return NULL;
+        }
+    }
     env->netns = rig_netns_new(error);
-    if (!env->netns || !start_vm(env, qemu, error) ||
+    if (!env->netns || !start_vm(env, error) ||
         !grow_tap_queue(env, error) || !start_guest(env, error) ||
         !rig_netns_run(env->netns, open_injector, env, error)) {
         return NULL;
     }
-    record_qemu_version(report, rig_vm_get_qmp(env->vm));
+    record_qemu_version(build, rig_vm_get_qmp(env->vm));
     return g_steal_pointer(&env);
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "guest/guest-net.h"
+#include "harness/run-trace.h"
 #include "harness/run.h"
 #include "qemu/caps.h"
 #include "qemu/netns.h"
@@ -15,6 +16,8 @@
 struct RunEnv {
     const Profile *profile;
     const RunOptions *options;
+    QemuBuild *build;    /* borrowed: the QEMU this profile runs on */
+    RunTrace *trace_log; /* --trace; NULL otherwise */
     RigNetns *netns;
     RigVm *vm;
     RigQtest *qtest;

@@ -763,6 +763,33 @@ static gboolean write_pcaps(ScenarioRun *r, gint64 wall0_ns, GError **error)
                       wall0_ns, t0, error);
 }
 
+/* Any check failed, also as a known failure: the trace says why. */
+static gboolean scenario_failed(const ReportScenario *rs)
+{
+    for (guint i = 0; i < rs->checks->len; i++) {
+        const CheckResult *c = g_ptr_array_index(rs->checks, i);
+
+        if (c->status == CHECK_FAIL || c->status == CHECK_XFAIL) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
+/* --trace: the failing scenario's RSC events, in its result and a file. */
+static gboolean attach_trace(ScenarioRun *r, ReportScenario *rs,
+                             goffset trace_from, gboolean failed,
+                             GError **error)
+{
+    RunTrace *trace = r->env->trace_log;
+
+    if (!trace || !failed) {
+        return TRUE;
+    }
+    return run_trace_take(trace, trace_from, r->sc->name, &rs->trace_file,
+                          &rs->trace, error);
+}
+
 static void scenario_start(ScenarioRun *r, guint index)
 {
     RunEnv *env = r->env;
@@ -860,6 +887,7 @@ gboolean run_scenario(RunEnv *env, guint index, const ProfileScenario *scenario,
     g_autoptr(TrafgenPattern) pattern = NULL;
     ScenarioRun r = {.env = env, .sc = scenario};
     gint64 wall0_ns = g_get_real_time() * 1000;
+    goffset trace_from = env->trace_log ? run_trace_mark(env->trace_log) : 0;
     gboolean ok;
 
     pattern = run_scenario_pattern(scenario->pattern, scenario->family,
@@ -898,7 +926,15 @@ gboolean run_scenario(RunEnv *env, guint index, const ProfileScenario *scenario,
         g_autoptr(GPtrArray) checks = check_run_all(r.cs);
 
         g_ptr_array_extend_and_steal(rs->checks, g_steal_pointer(&checks));
-        ok = write_pcaps(&r, wall0_ns, error);
+        ok = write_pcaps(&r, wall0_ns, error) &&
+             attach_trace(&r, rs, trace_from, scenario_failed(rs), error);
+    } else {
+        g_autoptr(GError) local = NULL;
+
+        /* The scenario's error is the one to report; a trace helps it. */
+        if (!attach_trace(&r, rs, trace_from, TRUE, &local)) {
+            g_printerr("rig run: %s\n", local->message);
+        }
     }
     scenario_run_clear(&r);
     return ok;

@@ -16,6 +16,7 @@
 #include <glib.h>
 
 #include "harness/profile.h"
+#include "harness/qemu-build.h"
 #include "harness/report.h"
 #include "trafgen/pattern.h"
 
@@ -28,8 +29,10 @@ typedef enum {
 } RunErrorCode;
 
 typedef struct {
-    const char *qemu;     /* --qemu; NULL: the profile's, else the default */
-    const char *pcap_dir; /* --pcap; NULL: no captures */
+    const char *qemu;      /* --qemu; NULL: the profile's, else "fixed" */
+    const char *pcap_dir;  /* --pcap; NULL: no captures */
+    gboolean trace;        /* --trace: QEMU's RSC trace events */
+    const char *trace_dir; /* where trace files go (with trace) */
     gboolean tty;         /* live progress line instead of plain lines */
     volatile sig_atomic_t *stop; /* set by the signal handler */
 } RunOptions;
@@ -47,15 +50,17 @@ GQuark run_error_quark(void);
  * run_env_start:
  * @profile: the profile (borrowed; must outlive the environment)
  * @options: run options (borrowed; must outlive the environment)
- * @report: (transfer none): QEMU path and version are recorded here
- * @error: return location; says what to do (run ci/build-qemu, run as
- *   root, ...)
+ * @build: (transfer none): the resolved QEMU (must outlive the
+ *   environment); its version is filled from QMP when the build record
+ *   had none
+ * @report: (transfer none): the QEMU's capability probe is recorded here
+ * @error: return location; says what to do (run as root, ...)
  *
  * Returns: (transfer full): the running environment; run_env_free()
  *   tears it down (guest, QEMU, tap, namespace), or NULL
  */
 RunEnv *run_env_start(const Profile *profile, const RunOptions *options,
-                      Report *report, GError **error);
+                      QemuBuild *build, Report *report, GError **error);
 
 /**
  * run_env_free:

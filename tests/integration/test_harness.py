@@ -24,6 +24,8 @@ from conftest import (SOURCE_DIR, have_tool, leaked_rig_namespaces, netns_list,
 PROFILES = SOURCE_DIR / "hck-profiles"
 STATUSES = {"pass", "fail", "xfail", "xpass", "skip"}
 VIEW_KEYS = {"available", "unavailable_reason", "totals", "frames"}
+QEMU_KEYS = {"build", "requested", "path", "variant", "version",
+             "debian_version", "patch_series_hash", "cache_key", "patches"}
 FRAME_KEYS = {"time_ns", "flow", "family", "tcp", "tcp_flags", "tcp_options",
               "seq", "ack", "window", "payload_len", "l3_len", "frame_len",
               "hdr_flags", "gso_type", "gso_size", "csum_start",
@@ -74,14 +76,17 @@ def validate_report(doc, complete=True):
         doc["verdict"]]
     assert doc["complete"] is complete
     assert isinstance(doc["duration_s"], (int, float))
-    assert set(doc["qemu"]) == {"path", "version", "patch_series_hash",
-                                "capabilities"}
+    if doc["qemu"] is not None:  # null: the run stopped before any QEMU
+        assert set(doc["qemu"]) == QEMU_KEYS | {"capabilities"}
+        assert doc["qemu"]["build"] in {"fixed", "stock", "other"}
     for p in doc["profiles"]:
         assert len(p["sha256"]) == 64
+        assert p["qemu"] is None or set(p["qemu"]) == QEMU_KEYS
         assert p["clock"] in {"realtime", "qtest", "free"}
     for s in doc["scenarios"]:
         assert {"profile", "name", "family", "pattern", "duration_s",
-                "error", "checks"} <= set(s)
+                "error", "checks", "qemu_build", "trace",
+                "trace_file"} <= set(s)
         for c in s["checks"]:
             assert set(c) == {"name", "status", "expected", "observed",
                               "detail"}

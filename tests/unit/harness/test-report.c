@@ -56,9 +56,14 @@ static int setup(void **state)
         profile_load_data("demo.ini", profile_text, -1, NULL, NULL, NULL);
     assert_non_null(fx->profile);
     fx->report = report_new();
-    fx->report->qemu_path = g_strdup("/opt/qemu/bin/qemu-system-x86_64");
-    fx->report->qemu_version = g_strdup("10.0.13");
-    report_add_profile(fx->report, fx->profile);
+    QemuBuild build = {.kind = QEMU_BUILD_STOCK,
+                       .requested = (char *)"stock",
+                       .path = (char *)"/opt/qemu/bin/qemu-system-x86_64",
+                       .version = (char *)"10.0.13",
+                       .series_hash = (char *)"abc"};
+    report_set_profile_qemu(fx->report,
+                            report_add_profile(fx->report, fx->profile),
+                            &build);
     s = report_add_scenario(fx->report, fx->profile,
                             g_ptr_array_index(fx->profile->scenarios, 0));
     s->duration_s = 1.5;
@@ -161,8 +166,25 @@ static void test_json_roundtrip(void **state)
     assert_string_equal(
         json_object_get_string_member(member_object(root, "qemu"), "version"),
         "10.0.13");
-    assert_true(json_object_has_member(member_object(root, "qemu"),
-                                       "patch_series_hash"));
+    assert_string_equal(json_object_get_string_member(
+                            member_object(root, "qemu"), "patch_series_hash"),
+                        "abc");
+    assert_string_equal(
+        json_object_get_string_member(member_object(root, "qemu"), "build"),
+        "stock");
+    assert_string_equal(
+        json_object_get_string_member(
+            json_object_get_object_member(
+                json_array_get_object_element(member_array(root, "profiles"),
+                                              0),
+                "qemu"),
+            "build"),
+        "stock");
+    assert_string_equal(
+        json_object_get_string_member(
+            json_array_get_object_element(member_array(root, "scenarios"), 0),
+            "qemu_build"),
+        "stock");
     assert_int_equal(json_array_get_length(member_array(root, "profiles")), 1);
     assert_string_equal(
         json_object_get_string_member(
@@ -295,6 +317,13 @@ static void test_junit(void **state)
     assert_non_null(strstr(c.names->str, "demo.two <&>|"));
     assert_non_null(strstr(xml, "tests=\"5\" failures=\"1\" errors=\"0\" "
                                 "skipped=\"2\""));
+    /* Which build, version and series the suite ran on. */
+    assert_non_null(
+        strstr(xml, "<property name=\"qemu_build\" value=\"stock\"/>"));
+    assert_non_null(
+        strstr(xml, "<property name=\"qemu_version\" value=\"10.0.13\"/>"));
+    assert_non_null(strstr(
+        xml, "<property name=\"qemu_patch_series_hash\" value=\"abc\"/>"));
     g_string_free(c.names, TRUE);
 }
 

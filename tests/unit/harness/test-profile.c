@@ -144,7 +144,7 @@ static const BadCase bad_cases[] = {
      "[profile] clock: expected one of: realtime, qtest, free, got \"fast\""},
     {"[profile]\nversion = 1\nname = t\nqemu = "
      "qemu-system\n[device]\n" SCENARIO,
-     PROFILE_ERROR_INVALID, "[profile] qemu: expected \"patched\" or an"},
+     PROFILE_ERROR_INVALID, "[profile] qemu: expected fixed, stock or an"},
     {"[profile]\nversion = 1\nname = t\n" SCENARIO, PROFILE_ERROR_MISSING,
      "bad.ini: [device]: required group is missing"},
     {HEAD "rsc_intervall_us = 3\n" SCENARIO, PROFILE_ERROR_UNKNOWN,

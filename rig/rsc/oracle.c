@@ -14,11 +14,14 @@
 typedef struct RscSeg {
     GByteArray *frame;     /* first frame, then appended payload */
     RigVirtioNetHdrV1 hdr; /* the first frame's tap header */
+    RscFamily family;
+    RscUnit unit;          /* the first frame's; TSval of the newest */
     guint16 payload;       /* TCP payload bytes held (unit.payload) */
     guint16 packets;       /* uint16_t in QEMU: wraps the same way */
-    guint16 dup_acks;
-    guint16 mss;        /* spec mode: first non-empty payload */
-    gboolean coalesced; /* is_coalesced: delivered with RSC_INFO */
+    guint16 max_payload;   /* spec mode: gso_size, largest data segment */
+    gboolean psh;          /* spec mode: PSH ORed over the data segments */
+    gboolean coalesced;    /* is_coalesced: delivered with RSC_INFO */
+    gboolean waiting;      /* spec mode: undeliverable, kept for the guest */
 } RscSeg;
 
 /* One family (QEMU's VirtioNetRscChain). */
@@ -45,6 +48,8 @@ struct RscOracle {
     RscChain chains[RSC_FAMILY_COUNT];
     GQueue out;     /* RscDelivered * */
     GQueue backlog; /* RscHeld * */
+    GQueue waiting; /* spec mode: RscSeg * (still in their chains) that the
+                     * guest had no buffer for, oldest first */
     guint64 lost_segments;
     guint64 lost_bytes;
 };
@@ -90,6 +95,7 @@ RscOracle *rsc_oracle_new(const RscOracleConfig *cfg)
     }
     g_queue_init(&o->out);
     g_queue_init(&o->backlog);
+    g_queue_init(&o->waiting);
     return o;
 }
 
@@ -103,6 +109,7 @@ void rsc_oracle_free(RscOracle *o)
     }
     g_queue_clear_full(&o->out, (GDestroyNotify)rsc_delivered_free);
     g_queue_clear_full(&o->backlog, (GDestroyNotify)rsc_held_free);
+    g_queue_clear(&o->waiting); /* the segments belong to the chains */
     g_free(o);
 }
 
@@ -160,39 +167,80 @@ static gsize rsc_ip_end(RscFamily family, const guint8 *frame)
 }
 
 /*
+ * Spec mode: the header the fixed build gives a coalesced unit (the spec's
+ * device requirements for gso_type != NONE, and a valid IPv4 header).
+ */
+static void rsc_spec_finish_coalesced(RscSeg *seg, RigVirtioNetHdrV1 *hdr)
+{
+    guint8 *frame = seg->frame->data;
+    gsize ip_hlen = seg->family == RSC_FAMILY_IPV4 ? RIG_IPV4_HLEN
+                                                   : RIG_IPV6_HLEN;
+    guint8 *tcp = frame + RIG_ETH_HLEN + ip_hlen;
+    guint l4_len = seg->unit.tcp_hdr_len + seg->payload;
+    uint32_t pseudo;
+
+    hdr->flags |= RIG_VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    rig_le16_set(&hdr->hdr_len,
+                 (guint16)(RIG_ETH_HLEN + ip_hlen + seg->unit.tcp_hdr_len));
+    rig_le16_set(&hdr->gso_size, seg->max_payload);
+    /* The flags byte: ACK, and PSH when any merged segment pushed. */
+    tcp[13] = (guint8)(RIG_TCP_ACK | (seg->psh ? RIG_TCP_PSH : 0));
+    if (seg->family == RSC_FAMILY_IPV4) {
+        RigIpv4Hdr *ip = (RigIpv4Hdr *)(frame + RIG_ETH_HLEN);
+
+        rig_be16_set(&ip->check, 0);
+        rig_be16_set(&ip->check, rig_csum_ipv4_header((const uint8_t *)ip,
+                                                      RIG_IPV4_HLEN));
+        pseudo = rig_csum_ipv4_pseudo(ip->saddr, ip->daddr, RIG_IPPROTO_TCP,
+                                      (uint16_t)l4_len);
+    } else {
+        RigIpv6Hdr *ip6 = (RigIpv6Hdr *)(frame + RIG_ETH_HLEN);
+
+        pseudo = rig_csum_ipv6_pseudo(ip6->saddr, ip6->daddr, RIG_IPPROTO_TCP,
+                                      l4_len);
+    }
+    /* NEEDS_CSUM: the field holds the pseudo-header sum, not complemented. */
+    rig_be16_put(tcp + offsetof(RigTcpHdr, check),
+                 (guint16)~rig_csum_finish(pseudo));
+}
+
+/*
  * virtio_net_rsc_drain_seg: the segment leaves the chain whether or not
- * the guest takes it (QEMU frees it either way).
+ * the guest takes it (QEMU frees it either way).  Spec mode keeps a
+ * segment the guest has no buffer for: it waits, in order, for the next
+ * buffers (the fixed build's answer to the data loss).
  */
 static gboolean rsc_drain_seg(RscOracle *o, RscFamily family, RscSeg *seg,
                               RscCause cause)
 {
     RscChain *chain = &o->chains[family];
     RigVirtioNetHdrV1 hdr = seg->hdr;
-    guint8 *frame = seg->frame->data;
     gsize len;
     gboolean ok;
 
-    hdr.flags = 0;
-    hdr.gso_type = RIG_VIRTIO_NET_HDR_GSO_NONE;
+    if (o->cfg.mode == RSC_MODE_SPEC && o->rx_free == 0) {
+        if (!seg->waiting) {
+            seg->waiting = TRUE;
+            g_queue_push_tail(&o->waiting, seg);
+        }
+        return FALSE;
+    }
     if (seg->coalesced) {
-        rig_vnet_hdr_set_rsc(&hdr, seg->packets, seg->dup_acks);
         hdr.flags = RIG_VIRTIO_NET_HDR_F_RSC_INFO;
         hdr.gso_type = family == RSC_FAMILY_IPV4 ? RIG_VIRTIO_NET_HDR_GSO_TCPV4
                                                  : RIG_VIRTIO_NET_HDR_GSO_TCPV6;
+        rig_vnet_hdr_set_rsc(&hdr, seg->packets, 0);
         if (o->cfg.mode == RSC_MODE_SPEC) {
-            hdr.flags |= RIG_VIRTIO_NET_HDR_F_NEEDS_CSUM;
-            rig_le16_set(&hdr.gso_size, seg->mss);
-            if (family == RSC_FAMILY_IPV4) {
-                RigIpv4Hdr *ip = (RigIpv4Hdr *)(frame + RIG_ETH_HLEN);
-
-                rig_be16_set(&ip->check, 0);
-                rig_be16_set(
-                    &ip->check,
-                    rig_csum_ipv4_header((const uint8_t *)ip, RIG_IPV4_HLEN));
-            }
+            rsc_spec_finish_coalesced(seg, &hdr);
         }
+    } else if (o->cfg.mode == RSC_MODE_QEMU) {
+        /* Spec mode delivers a lone segment with the header it came with. */
+        hdr.flags = 0;
+        hdr.gso_type = RIG_VIRTIO_NET_HDR_GSO_NONE;
     }
-
+    if (seg->waiting) {
+        g_queue_remove(&o->waiting, seg);
+    }
     g_queue_remove(&chain->segs, seg);
     len = seg->frame->len;
     ok = rsc_deliver_owned(o, &hdr, g_byte_array_free(seg->frame, FALSE), len,
@@ -218,7 +266,14 @@ static void rsc_purge(RscOracle *o, RscFamily family)
     RscChain *chain = &o->chains[family];
 
     chain->timer_armed = FALSE;
-    while (!g_queue_is_empty(&chain->segs)) {
+    if (o->cfg.mode == RSC_MODE_SPEC) {
+        /* Segments the guest can not take stay, waiting (rsc_drain_seg). */
+        for (GList *l = chain->segs.head, *next; l; l = next) {
+            next = l->next;
+            rsc_drain_seg(o, family, l->data, RSC_CAUSE_TIMER);
+        }
+    }
+    while (o->cfg.mode == RSC_MODE_QEMU && !g_queue_is_empty(&chain->segs)) {
         if (!rsc_drain_seg(o, family, g_queue_peek_head(&chain->segs),
                            RSC_CAUSE_TIMER)) {
             chain->stats.purge_failed++;
@@ -228,12 +283,17 @@ static void rsc_purge(RscOracle *o, RscFamily family)
 }
 
 /* virtio_net_rsc_cache_buf */
-static void rsc_cache(RscOracle *o, RscChain *chain,
+static void rsc_cache(RscOracle *o, RscFamily family,
                       const RigVirtioNetHdrV1 *hdr, const guint8 *frame,
                       gsize len, const RscUnit *unit)
 {
+    RscChain *chain = &o->chains[family];
     RscSeg *seg = g_new0(RscSeg, 1);
 
+    /* Spec mode: Ethernet padding after the IP datagram is not kept. */
+    if (o->cfg.mode == RSC_MODE_SPEC) {
+        len = MIN(len, rsc_ip_end(family, frame));
+    }
     /*
      * Room for the most a segment can grow (64 KiB of payload) from the
      * start, as QEMU does: no regrowth, and below malloc's mmap threshold.
@@ -241,9 +301,12 @@ static void rsc_cache(RscOracle *o, RscChain *chain,
     seg->frame = g_byte_array_sized_new((guint)(len + RSC_MAX_TCP_PAYLOAD));
     g_byte_array_append(seg->frame, frame, (guint)len);
     seg->hdr = *hdr;
+    seg->family = family;
+    seg->unit = *unit;
     seg->payload = unit->payload;
     seg->packets = 1;
-    seg->mss = unit->payload;
+    seg->max_payload = unit->payload;
+    seg->psh = (frame[unit->tcp_off + 13] & RIG_TCP_PSH) != 0;
     g_queue_push_tail(&chain->segs, seg);
     chain->stats.cache++;
 }
@@ -254,31 +317,37 @@ static void rsc_append(RscOracle *o, RscFamily family, RscSeg *seg,
 {
     gsize tcp_off = unit->tcp_off;
     guint8 *o_frame;
-    gsize ip_end = rsc_ip_end(family, seg->frame->data);
     guint16 ip_len_field;
     gsize len_off = family == RSC_FAMILY_IPV4
                         ? RIG_ETH_HLEN + offsetof(RigIpv4Hdr, tot_len)
                         : RIG_ETH_HLEN + offsetof(RigIpv6Hdr, payload_len);
 
-    /* QEMU appends at the end of the buffer, after any Ethernet padding. */
-    if (o->cfg.mode == RSC_MODE_SPEC && seg->frame->len > ip_end) {
-        g_byte_array_set_size(seg->frame, (guint)ip_end);
-    }
+    /* QEMU appends at the end of the buffer, after any Ethernet padding
+     * (spec mode trimmed it when caching). */
     o_frame = seg->frame->data;
     ip_len_field = rig_be16_get(o_frame + len_off);
     rig_be16_put(o_frame + len_off, (guint16)(ip_len_field + unit->payload));
     seg->payload = (guint16)(seg->payload + unit->payload);
-    if (seg->mss == 0) {
-        seg->mss = unit->payload;
-    }
 
-    /*
-     * The whole data-offset/flags word, ack and window come from the new
-     * segment: PSH is carried into the merged one (the WHQL guide allows
-     * it), and so would a data offset below 5.
-     */
-    memcpy(o_frame + tcp_off + offsetof(RigTcpHdr, doff_flags),
-           frame + tcp_off + offsetof(RigTcpHdr, doff_flags), 2);
+    if (o->cfg.mode == RSC_MODE_QEMU) {
+        /*
+         * The whole data-offset/flags word comes from the new segment: PSH
+         * survives only when the newest segment has it, and so would a
+         * data offset below 5.
+         */
+        memcpy(o_frame + tcp_off + offsetof(RigTcpHdr, doff_flags),
+               frame + tcp_off + offsetof(RigTcpHdr, doff_flags), 2);
+    } else {
+        /* PSH is ORed (Microsoft); the newest timestamp values win. */
+        seg->psh |= (frame[tcp_off + 13] & RIG_TCP_PSH) != 0;
+        seg->max_payload = MAX(seg->max_payload, unit->payload);
+        if (unit->has_ts) {
+            memcpy(o_frame + tcp_off + RIG_TCP_HLEN,
+                   frame + tcp_off + RIG_TCP_HLEN, RSC_TS_OPTIONS_LEN);
+            seg->unit.tsval = unit->tsval;
+        }
+    }
+    /* Ack and window come from the new segment. */
     memcpy(o_frame + tcp_off + offsetof(RigTcpHdr, ack_seq),
            frame + tcp_off + offsetof(RigTcpHdr, ack_seq), 4);
     memcpy(o_frame + tcp_off + offsetof(RigTcpHdr, window),
@@ -298,16 +367,16 @@ static gboolean rsc_do_coalesce(RscOracle *o, RscFamily family,
 
     if (g_queue_is_empty(&chain->segs)) {
         chain->stats.empty_cache++;
-        rsc_cache(o, chain, hdr, frame, len, unit);
+        rsc_cache(o, family, hdr, frame, len, unit);
         rsc_arm_timer(o, chain);
         return TRUE;
     }
 
     for (GList *l = chain->segs.head; l; l = l->next) {
         RscSeg *seg = l->data;
-        RscMerge merge =
-            rsc_rules_merge(o->cfg.mode, family, seg->frame->data, seg->payload,
-                            frame, unit, &chain->stats);
+        RscMerge merge = rsc_rules_merge(o->cfg.mode, family, seg->frame->data,
+                                         seg->payload, &seg->unit, frame, unit,
+                                         &chain->stats);
         RigTcpHdr *o_tcp;
 
         switch (merge) {
@@ -315,11 +384,21 @@ static gboolean rsc_do_coalesce(RscOracle *o, RscFamily family,
             continue;
         case RSC_MERGE_FINAL:
             if (!rsc_drain_seg(o, family, seg, RSC_CAUSE_DRAIN)) {
-                chain->stats.final_failed++;
+                /* Spec mode: the unit waits, this frame waits behind it. */
+                if (o->cfg.mode == RSC_MODE_QEMU) {
+                    chain->stats.final_failed++;
+                }
                 return FALSE;
             }
             return rsc_deliver(o, hdr, frame, len, RSC_CAUSE_FINAL,
                                (int)family);
+        case RSC_MERGE_RESUME:
+            /* The unit goes to the guest, the frame starts the next one. */
+            if (!rsc_drain_seg(o, family, seg, RSC_CAUSE_DRAIN)) {
+                return FALSE;
+            }
+            rsc_cache(o, family, hdr, frame, len, unit);
+            return TRUE;
         case RSC_MERGE_APPEND:
             rsc_append(o, family, seg, frame, unit);
             break;
@@ -327,16 +406,13 @@ static gboolean rsc_do_coalesce(RscOracle *o, RscFamily family,
             o_tcp = (RigTcpHdr *)(seg->frame->data + unit->tcp_off);
             rig_be16_set(&o_tcp->window, unit->window);
             break;
-        case RSC_MERGE_DUP_ACK:
-            seg->dup_acks++;
-            break;
         }
         seg->coalesced = TRUE;
         return TRUE;
     }
 
     chain->stats.no_match_cache++;
-    rsc_cache(o, chain, hdr, frame, len, unit);
+    rsc_cache(o, family, hdr, frame, len, unit);
     return TRUE;
 }
 
@@ -351,9 +427,14 @@ static gboolean rsc_drain_flow(RscOracle *o, RscFamily family,
         RscSeg *seg = l->data;
 
         if (rsc_rules_same_flow(family, seg->frame->data, frame)) {
-            if (!rsc_drain_seg(o, family, seg, RSC_CAUSE_DRAIN)) {
-                chain->stats.drain_failed++;
+            if (rsc_drain_seg(o, family, seg, RSC_CAUSE_DRAIN)) {
+                break;
             }
+            /* Spec mode: the unit waits, this frame waits behind it. */
+            if (o->cfg.mode == RSC_MODE_SPEC) {
+                return FALSE;
+            }
+            chain->stats.drain_failed++;
             break;
         }
     }
@@ -398,8 +479,8 @@ static gboolean rsc_process(RscOracle *o, const RigVirtioNetHdrV1 *hdr,
         return rsc_deliver(o, hdr, frame, len, RSC_CAUSE_NORMAL, (int)family);
     }
 
-    switch (rsc_rules_classify(o->cfg.mode, family, frame, len, &chain->stats,
-                               &unit)) {
+    switch (rsc_rules_classify(o->cfg.mode, family, hdr, frame, len,
+                               &chain->stats, &unit)) {
     case RSC_VERDICT_BYPASS:
         return rsc_deliver(o, hdr, frame, len, RSC_CAUSE_BYPASS, (int)family);
     case RSC_VERDICT_FINAL:
@@ -455,12 +536,21 @@ void rsc_oracle_flush(RscOracle *o)
     }
 }
 
-/* QEMU's net queue flush after the guest posts buffers. */
+/*
+ * QEMU's net queue flush after the guest posts buffers.  In spec mode the
+ * waiting units go first, oldest first, and nothing else is read while
+ * one still waits.
+ */
 static void rsc_replay_backlog(RscOracle *o)
 {
     RscHeld *held;
+    RscSeg *seg;
 
-    while (o->rx_free > 0 && (held = g_queue_peek_head(&o->backlog))) {
+    while (o->rx_free > 0 && (seg = g_queue_peek_head(&o->waiting))) {
+        rsc_drain_seg(o, seg->family, seg, RSC_CAUSE_DEFERRED);
+    }
+    while (o->rx_free > 0 && g_queue_is_empty(&o->waiting) &&
+           (held = g_queue_peek_head(&o->backlog))) {
         if (!rsc_process(o, &held->hdr, held->frame, held->len)) {
             break;
         }
@@ -486,8 +576,10 @@ gboolean rsc_oracle_receive(RscOracle *o, guint64 t_ns,
     }
     rsc_oracle_advance(o, t_ns);
 
-    /* While a frame is held the tap reads nothing: keep arrival order. */
-    if (!g_queue_is_empty(&o->backlog) || !rsc_process(o, &hdr, frame, len)) {
+    /* While a frame is held the tap reads nothing: keep arrival order;
+     * in spec mode a waiting unit holds the tap back the same way. */
+    if (!g_queue_is_empty(&o->backlog) || !g_queue_is_empty(&o->waiting) ||
+        !rsc_process(o, &hdr, frame, len)) {
         held = g_new0(RscHeld, 1);
         held->hdr = hdr;
         held->frame = g_memdup2(frame, len);
@@ -614,7 +706,7 @@ const char *rsc_family_name(RscFamily family)
 const char *rsc_cause_name(RscCause cause)
 {
     static const char *const names[RSC_CAUSE_COUNT] = {
-        "normal", "bypass", "final", "drain", "timer",
+        "normal", "bypass", "final", "drain", "timer", "deferred",
     };
 
     if ((guint)cause >= RSC_CAUSE_COUNT) {

@@ -111,6 +111,7 @@ typedef enum RscCause {
     RSC_CAUSE_FINAL,      /* a finalizing frame itself, after its drain */
     RSC_CAUSE_DRAIN,      /* cached segment drained before a finalizer */
     RSC_CAUSE_TIMER,      /* cached segment drained by the timer */
+    RSC_CAUSE_DEFERRED,   /* spec: a waiting unit, once buffers came */
     RSC_CAUSE_COUNT,
 } RscCause;
 

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "net/checksum.h"
 #include "net/wire.h"
 
 #define RSC_IP_OFF RIG_ETH_HLEN
@@ -35,7 +36,8 @@ static gsize rsc_tcp_off(RscFamily family)
  * DF-less frame counts ip_frag even when it is not a fragment (and a DF
  * frame with MF or an offset passes).
  */
-static gboolean rsc_sane_ipv4(const guint8 *frame, gsize len, RscStats *stats)
+static gboolean rsc_sane_ipv4(RscMode mode, const guint8 *frame, gsize len,
+                              RscStats *stats)
 {
     const RigIpv4Hdr *ip = rsc_ipv4(frame);
     guint16 ip_len = rig_be16(ip->tot_len);
@@ -52,7 +54,8 @@ static gboolean rsc_sane_ipv4(const guint8 *frame, gsize len, RscStats *stats)
         stats->ip_frag++;
         return FALSE;
     }
-    if (ip->tos & RIG_ECN_MASK) {
+    /* The fixed build handles ECN after the TCP checks (rsc_spec_ecn). */
+    if (mode == RSC_MODE_QEMU && (ip->tos & RIG_ECN_MASK)) {
         stats->ip_ecn++;
         return FALSE;
     }
@@ -87,11 +90,10 @@ static gboolean rsc_sane_ipv6(RscMode mode, const guint8 *frame, gsize len,
         stats->ip_hacked++;
         return FALSE;
     }
-    if (mode == RSC_MODE_QEMU) {
-        ecn = (frame[RSC_IP_OFF + 1] & 0xc0) != 0;
-    } else {
-        ecn = (rig_ipv6_traffic_class(ip6) & RIG_ECN_MASK) != 0;
+    if (mode == RSC_MODE_SPEC) {
+        return TRUE; /* ECN comes after the TCP checks (rsc_spec_ecn) */
     }
+    ecn = (frame[RSC_IP_OFF + 1] & 0xc0) != 0;
     if (ecn) {
         stats->ip_ecn++;
         return FALSE;
@@ -105,6 +107,36 @@ static gboolean rsc_sane_ipv6(RscMode mode, const guint8 *frame, gsize len,
  * with 0x3F before testing ECE (0x40) and CWR (0x80), so they never match
  * there; spec mode finalizes on them as the seed commit describes.
  */
+/*
+ * Spec mode: options that are exactly one timestamp (kind 8, length 10)
+ * and NOPs in 12 bytes, the layout Linux sends.  Fills the unit's TSval
+ * and layout (option bytes with the timestamp values zeroed).
+ */
+static gboolean rsc_ts_only(const guint8 *opt, guint len, RscUnit *unit)
+{
+    guint ts = 0;
+
+    if (len != RSC_TS_OPTIONS_LEN) {
+        return FALSE;
+    }
+    memcpy(unit->ts_layout, opt, RSC_TS_OPTIONS_LEN);
+    for (guint i = 0; i < len;) {
+        if (opt[i] == RIG_TCPOPT_NOP) {
+            i++;
+        } else if (opt[i] == RIG_TCPOPT_TIMESTAMP && i + 10 <= len &&
+                   opt[i + 1] == 10) {
+            unit->tsval = rig_be32_get(opt + i + 2);
+            memset(unit->ts_layout + i + 2, 0, 8);
+            ts++;
+            i += 10;
+        } else {
+            return FALSE;
+        }
+    }
+    unit->has_ts = ts == 1;
+    return unit->has_ts;
+}
+
 static RscVerdict rsc_ctrl_check(RscMode mode, guint16 doff_flags,
                                  RscStats *stats)
 {
@@ -123,14 +155,96 @@ static RscVerdict rsc_ctrl_check(RscMode mode, guint16 doff_flags,
         stats->tcp_ctrl_drain++;
         return RSC_VERDICT_FINAL;
     }
-    if ((doff_flags >> 12) * 4u > RIG_TCP_HLEN) {
+    /* Spec mode looks at the options themselves (rsc_spec_checks). */
+    if (mode == RSC_MODE_QEMU && (doff_flags >> 12) * 4u > RIG_TCP_HLEN) {
         stats->tcp_all_opt++;
         return RSC_VERDICT_FINAL;
     }
     return RSC_VERDICT_CANDIDATE;
 }
 
+/* Spec mode: a data offset below 5 or past the IP payload is malformed. */
+static gboolean rsc_spec_tcp_len_ok(RscFamily family, const guint8 *frame,
+                                    guint16 ip_len, RscStats *stats)
+{
+    const RigTcpHdr *tcp =
+        (const RigTcpHdr *)(frame + rsc_tcp_off(family));
+    guint hl = rig_tcp_hdr_len(tcp);
+    guint l4 = family == RSC_FAMILY_IPV4 ? (guint)ip_len - RIG_IPV4_HLEN
+                                         : ip_len;
+
+    if (hl < RIG_TCP_HLEN || hl > l4) {
+        stats->ip_hacked++;
+        return FALSE;
+    }
+    return TRUE;
+}
+
+/* The TCP checksum over the pseudo-header and @l4_len bytes is right. */
+static gboolean rsc_tcp_csum_ok(RscFamily family, const guint8 *frame,
+                                guint l4_len)
+{
+    const guint8 *l4 = frame + rsc_tcp_off(family);
+    uint32_t sum;
+
+    if (family == RSC_FAMILY_IPV4) {
+        const RigIpv4Hdr *ip = rsc_ipv4(frame);
+
+        sum = rig_csum_ipv4_pseudo(ip->saddr, ip->daddr, RIG_IPPROTO_TCP,
+                                   (uint16_t)l4_len);
+    } else {
+        const RigIpv6Hdr *ip6 = rsc_ipv6(frame);
+
+        sum = rig_csum_ipv6_pseudo(ip6->saddr, ip6->daddr, RIG_IPPROTO_TCP,
+                                   l4_len);
+    }
+    return rig_csum_finish(rig_csum_add(sum, l4, l4_len)) == 0;
+}
+
+/*
+ * The fixed build's checks after the control flags: TCP options (only a
+ * timestamp may coalesce), ECN CE, a backend header asking for offload
+ * (its GSO or partial checksum would be lost in a merge), then the
+ * checksums unless the backend vouched for them (DATA_VALID).
+ */
+static RscVerdict rsc_spec_checks(RscFamily family,
+                                  const RigVirtioNetHdrV1 *hdr,
+                                  const guint8 *frame, RscUnit *unit,
+                                  RscStats *stats)
+{
+    const guint8 *opt = frame + unit->tcp_off + RIG_TCP_HLEN;
+    guint l4_len = unit->tcp_hdr_len + unit->payload;
+
+    if (unit->tcp_hdr_len > RIG_TCP_HLEN &&
+        !rsc_ts_only(opt, unit->tcp_hdr_len - RIG_TCP_HLEN, unit)) {
+        stats->tcp_all_opt++;
+        return RSC_VERDICT_FINAL;
+    }
+    unit->ecn = family == RSC_FAMILY_IPV4
+                    ? (rsc_ipv4(frame)->tos & RIG_ECN_MASK)
+                    : (rig_ipv6_traffic_class(rsc_ipv6(frame)) & RIG_ECN_MASK);
+    if (unit->ecn == RIG_ECN_CE) {
+        stats->ip_ecn++;
+        return RSC_VERDICT_FINAL;
+    }
+    if (hdr->gso_type != RIG_VIRTIO_NET_HDR_GSO_NONE ||
+        (hdr->flags & RIG_VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
+        return RSC_VERDICT_FINAL;
+    }
+    if (!(hdr->flags & RIG_VIRTIO_NET_HDR_F_DATA_VALID)) {
+        if (family == RSC_FAMILY_IPV4 &&
+            rig_csum_finish(rig_csum_add(0, rsc_ipv4(frame), RIG_IPV4_HLEN))) {
+            return RSC_VERDICT_FINAL;
+        }
+        if (!rsc_tcp_csum_ok(family, frame, l4_len)) {
+            return RSC_VERDICT_FINAL;
+        }
+    }
+    return RSC_VERDICT_CANDIDATE;
+}
+
 RscVerdict rsc_rules_classify(RscMode mode, RscFamily family,
+                              const RigVirtioNetHdrV1 *hdr,
                               const guint8 *frame, gsize len, RscStats *stats,
                               RscUnit *ret_unit)
 {
@@ -145,7 +259,7 @@ RscVerdict rsc_rules_classify(RscMode mode, RscFamily family,
             stats->bypass_not_tcp++;
             return RSC_VERDICT_BYPASS;
         }
-        if (!rsc_sane_ipv4(frame, len, stats)) {
+        if (!rsc_sane_ipv4(mode, frame, len, stats)) {
             return RSC_VERDICT_BYPASS;
         }
         unit.ip_len = rig_be16(rsc_ipv4(frame)->tot_len);
@@ -158,6 +272,10 @@ RscVerdict rsc_rules_classify(RscMode mode, RscFamily family,
             return RSC_VERDICT_BYPASS;
         }
         unit.ip_len = rig_be16(rsc_ipv6(frame)->payload_len);
+    }
+    if (mode == RSC_MODE_SPEC &&
+        !rsc_spec_tcp_len_ok(family, frame, unit.ip_len, stats)) {
+        return RSC_VERDICT_BYPASS;
     }
 
     unit.tcp_off = rsc_tcp_off(family);
@@ -184,6 +302,9 @@ RscVerdict rsc_rules_classify(RscMode mode, RscFamily family,
     unit.seq = rig_be32(tcp->seq);
     unit.ack = rig_be32(tcp->ack_seq);
     unit.window = rig_be16(tcp->window);
+    if (mode == RSC_MODE_SPEC && verdict == RSC_VERDICT_CANDIDATE) {
+        verdict = rsc_spec_checks(family, hdr, frame, &unit, stats);
+    }
     *ret_unit = unit;
     return verdict;
 }
@@ -225,17 +346,35 @@ static RscMerge rsc_merge_ack(RscMode mode, const RigTcpHdr *o_tcp,
         return RSC_MERGE_WINDOW;
     }
     stats->dup_ack++;
-    if (mode == RSC_MODE_SPEC && unit->payload == 0) {
-        return RSC_MERGE_DUP_ACK;
+    return RSC_MERGE_FINAL;
+}
+
+/*
+ * Spec mode, a segment without payload at the next expected sequence
+ * number: a duplicate ACK is never merged into data (Microsoft), a window
+ * update is, a new ACK ends the unit.  QEMU merges them all as data.
+ */
+static RscMerge rsc_spec_merge_next_ack(const RigTcpHdr *o_tcp,
+                                        const RscUnit *unit, RscStats *stats)
+{
+    if (unit->ack != rig_be32(o_tcp->ack_seq)) {
+        stats->pure_ack++;
+        return RSC_MERGE_FINAL;
     }
+    if (unit->window != rig_be16(o_tcp->window)) {
+        stats->win_update++;
+        return RSC_MERGE_WINDOW;
+    }
+    stats->dup_ack++;
     return RSC_MERGE_FINAL;
 }
 
 RscMerge rsc_rules_merge(RscMode mode, RscFamily family,
                          const guint8 *seg_frame, guint16 seg_payload,
-                         const guint8 *frame, const RscUnit *unit,
-                         RscStats *stats)
+                         const RscUnit *seg_unit, const guint8 *frame,
+                         const RscUnit *unit, RscStats *stats)
 {
+    gboolean spec = mode == RSC_MODE_SPEC;
     const RigTcpHdr *o_tcp;
     guint32 distance;
     guint o_ip_len;
@@ -244,6 +383,16 @@ RscMerge rsc_rules_merge(RscMode mode, RscFamily family,
     if (!rsc_rules_same_flow(family, seg_frame, frame)) {
         stats->no_match++;
         return RSC_MERGE_NO_MATCH;
+    }
+    /* Spec mode: a unit holds one ECN codepoint and one option layout. */
+    if (spec && unit->ecn != seg_unit->ecn) {
+        stats->ip_ecn++;
+        return RSC_MERGE_RESUME;
+    }
+    if (spec && (unit->has_ts != seg_unit->has_ts ||
+                 memcmp(unit->ts_layout, seg_unit->ts_layout,
+                        RSC_TS_OPTIONS_LEN) != 0)) {
+        return RSC_MERGE_RESUME;
     }
 
     /* virtio_net_rsc_coalesce_data, all in modulo-2^32 sequence space. */
@@ -262,6 +411,12 @@ RscMerge rsc_rules_merge(RscMode mode, RscFamily family,
     } else if (distance != seg_payload) {
         stats->data_out_of_order++;
         return RSC_MERGE_FINAL;
+    } else if (spec && unit->payload == 0) {
+        return rsc_spec_merge_next_ack(o_tcp, unit, stats);
+    }
+    /* Spec mode: timestamps never go backwards within a unit. */
+    if (spec && unit->has_ts && (gint32)(unit->tsval - seg_unit->tsval) < 0) {
+        return RSC_MERGE_FINAL;
     }
 
     if (family == RSC_FAMILY_IPV4) {
@@ -273,7 +428,8 @@ RscMerge rsc_rules_merge(RscMode mode, RscFamily family,
     }
     if (o_ip_len + unit->payload > max_ip_len) {
         stats->over_size++;
-        return RSC_MERGE_FINAL;
+        /* Spec mode: the segment starts the next unit. */
+        return spec ? RSC_MERGE_RESUME : RSC_MERGE_FINAL;
     }
     stats->coalesced++;
     return RSC_MERGE_APPEND;

@@ -11,6 +11,9 @@
 #include "rsc/oracle.h"
 #include "rsc/stats.h"
 
+/* Length of the only TCP options spec mode coalesces: NOP NOP TS. */
+#define RSC_TS_OPTIONS_LEN 12
+
 /* Offsets and TCP fields of a frame that passed the sanity checks. */
 typedef struct RscUnit {
     gsize tcp_off;
@@ -20,6 +23,13 @@ typedef struct RscUnit {
     guint32 seq;
     guint32 ack;
     guint16 window;
+    /* Spec mode only (zero in qemu mode): */
+    guint8 ecn;     /* ECN codepoint (RIG_ECN_*) of the IP header */
+    gboolean has_ts; /* options are exactly one timestamp plus NOPs */
+    guint32 tsval;
+    /* The option bytes with TSval/TSecr zeroed: the layout that must
+     * match for two segments to coalesce. */
+    guint8 ts_layout[RSC_TS_OPTIONS_LEN];
 } RscUnit;
 
 typedef enum RscVerdict {
@@ -33,7 +43,7 @@ typedef enum RscMerge {
     RSC_MERGE_FINAL,        /* drain the segment, deliver the frame */
     RSC_MERGE_APPEND,       /* append the payload, take flags/ack/window */
     RSC_MERGE_WINDOW,       /* window update: take the window only */
-    RSC_MERGE_DUP_ACK,      /* spec mode: absorb a duplicate ACK */
+    RSC_MERGE_RESUME,       /* spec mode: drain, cache the frame instead */
 } RscMerge;
 
 /* Ethernet + IP + TCP without options: the shortest frame RSC looks at. */
@@ -49,6 +59,8 @@ typedef enum RscMerge {
  * rsc_rules_classify:
  * @mode: oracle mode
  * @family: the chain the ethertype selected
+ * @hdr: the frame's vnet header from the tap (spec mode looks at its
+ *   GSO type and checksum flags)
  * @frame: Ethernet frame (borrowed)
  * @len: its length
  * @stats: (inout): the family's counters
@@ -56,10 +68,15 @@ typedef enum RscMerge {
  *
  * The checks of virtio_net_rsc_receive4/6, sanity_check4/6 and
  * tcp_ctrl_check, in QEMU's order (received is counted by the caller).
+ * Spec mode follows the fixed build's order instead (rig/rsc/README.md):
+ * sanity without the ECN bypass plus the TCP header length, control
+ * flags (ECE/CWR included) and options (timestamps may coalesce), ECN CE,
+ * an offloaded vnet header, then the IPv4 and TCP checksums.
  *
  * Returns: what to do with the frame.
  */
 RscVerdict rsc_rules_classify(RscMode mode, RscFamily family,
+                              const RigVirtioNetHdrV1 *hdr,
                               const guint8 *frame, gsize len, RscStats *stats,
                               RscUnit *ret_unit);
 
@@ -80,6 +97,8 @@ gboolean rsc_rules_same_flow(RscFamily family, const guint8 *a,
  * @family: chain family
  * @seg_frame: the cached segment's frame (borrowed)
  * @seg_payload: payload bytes the cached segment holds
+ * @seg_unit: the cached segment's unit (spec mode: its ECN codepoint,
+ *   timestamp layout and newest TSval)
  * @frame: the candidate frame (borrowed)
  * @unit: its unit
  * @stats: (inout): the family's counters
@@ -90,5 +109,5 @@ gboolean rsc_rules_same_flow(RscFamily family, const guint8 *a,
  */
 RscMerge rsc_rules_merge(RscMode mode, RscFamily family,
                          const guint8 *seg_frame, guint16 seg_payload,
-                         const guint8 *frame, const RscUnit *unit,
-                         RscStats *stats);
+                         const RscUnit *seg_unit, const guint8 *frame,
+                         const RscUnit *unit, RscStats *stats);

@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 
 #include "harness/run.h"
+#include "output/output-file.h"
 
 struct RunTrace {
     char *dir;
@@ -32,6 +33,10 @@ RunTrace *run_trace_new(const char *dir, const char *profile, GError **error)
     if (g_mkdir_with_parents(dir, 0755) < 0) {
         g_set_error(error, RUN_ERROR, RUN_ERROR_FAILED,
                     "--trace: can not create %s: %s", dir, g_strerror(errno));
+        return NULL;
+    }
+    if (!rig_output_check_dir(dir, error)) {
+        g_prefix_error(error, "--trace: ");
         return NULL;
     }
     t->dir = g_strdup(dir);
@@ -139,7 +144,7 @@ gboolean run_trace_take(RunTrace *trace, goffset from, const char *scenario,
     safe = file_safe(scenario);
     base = g_strdup_printf("%s--%s.trace", trace->profile, safe);
     path = g_build_filename(trace->dir, base, NULL);
-    if (!g_file_set_contents(path, out->str, (gssize)out->len, error)) {
+    if (!rig_output_write(path, out->str, out->len, error)) {
         g_prefix_error(error, "--trace: ");
         return FALSE;
     }

@@ -46,7 +46,8 @@ static gboolean frame_is_rsc(const CheckFrame *f)
 
 static gboolean frame_is_control(const CheckFrame *f)
 {
-    return f->is_tcp && ((f->tcp_flags & CHECK_TCP_CONTROL) || f->tcp_options);
+    return f->is_tcp && ((f->tcp_flags & CHECK_TCP_CONTROL) ||
+                         (f->tcp_options && !f->ts_only));
 }
 
 static CheckFrame *view_frame(const CheckView *v, guint i)
@@ -121,6 +122,7 @@ CheckScenario *check_scenario_new(const ProfileScenario *scenario)
     cs->oracle_spec = check_view_new();
     cs->device.available = FALSE;
     cs->device.unavailable_reason = g_strdup("not read");
+    cs->build = QEMU_BUILD_OTHER;
     return cs;
 }
 
@@ -529,14 +531,27 @@ static CheckResult *check_segments_conserved(const Match *m)
                         m->recv_tcp_alone));
 }
 
-/* Closes a coalescing unit in QEMU (finalize): FIN, RST, URG, ECE, CWR and
- * TCP options.  SYN and the sanity-check bypasses do not: data around them
- * keeps coalescing, they only must not be merged themselves. */
+/* Closes a coalescing unit (finalize): FIN, RST, URG, ECE, CWR, TCP
+ * options other than a timestamp (Microsoft allows that one), ECN CE.
+ * SYN and the sanity-check bypasses do not: data around them keeps
+ * coalescing, they only must not be merged themselves. */
 static gboolean frame_is_finalizer(const CheckFrame *f)
 {
     return f->is_tcp &&
            ((f->tcp_flags & (CHECK_TCP_CONTROL & ~CHECK_TCP_SYN)) ||
-            f->tcp_options);
+            (f->tcp_options && !f->ts_only) || f->ecn == CHECK_ECN_CE);
+}
+
+/*
+ * A sent segment that must reach the guest on its own: a control segment,
+ * a bypass case (IP options, fragment, extension header, not TCP), ECN CE
+ * or a bad checksum (Microsoft's exception conditions).  An ECT-marked
+ * segment may coalesce with segments of the same marking.
+ */
+static gboolean frame_must_be_alone(const CheckFrame *f)
+{
+    return frame_is_control(f) || f->ecn == CHECK_ECN_CE || f->bad_csum ||
+           (f->may_overtake && f->ecn == 0);
 }
 
 static CheckResult *check_no_cross_boundary(const Match *m)
@@ -567,15 +582,27 @@ static CheckResult *check_no_cross_boundary(const Match *m)
             if (sf->flow != g->flow) {
                 continue;
             }
-            if (merged && (frame_is_control(sf) || sf->may_overtake)) {
+            if (merged && frame_must_be_alone(sf)) {
                 detail_add(d, &nd,
                            "frame %u (%s seq %u, %u segments) merges sent "
                            "segment %u, which must be delivered alone "
-                           "(flags 0x%02x%s%s)",
+                           "(flags 0x%02x%s%s%s%s)",
                            i, flow_name(cs, g->flow), g->seq, fm->nsegs, s,
                            sf->tcp_flags,
-                           sf->tcp_options ? ", TCP options" : "",
-                           sf->may_overtake ? ", IP bypass case" : "");
+                           sf->tcp_options && !sf->ts_only ? ", TCP options"
+                                                           : "",
+                           sf->ecn == CHECK_ECN_CE ? ", ECN CE" : "",
+                           sf->bad_csum ? ", bad checksum" : "",
+                           sf->may_overtake && !sf->ecn ? ", IP bypass case"
+                                                        : "");
+            } else if (merged &&
+                       sf->ecn != view_frame(sent, fm->first)->ecn) {
+                detail_add(d, &nd,
+                           "frame %u (%s seq %u) merges segments of ECN "
+                           "codepoints %u and %u (a change of marking ends "
+                           "coalescing)",
+                           i, flow_name(cs, g->flow), g->seq,
+                           view_frame(sent, fm->first)->ecn, sf->ecn);
             } else if (!frame_is_data(sf) && frame_is_finalizer(sf)) {
                 detail_add(d, &nd,
                            "frame %u (%s seq %u, %u segments) spans control "
@@ -876,7 +903,9 @@ static CheckResult *check_device_counters(const Match *m)
             want[i] = o->counter[i];
             have[i] = TRUE;
         }
-        g_string_append(exp, "oracle (qemu mode) counters");
+        g_string_append_printf(exp, "oracle (%s mode) counters",
+                               cs->build == QEMU_BUILD_FIXED ? "spec"
+                                                             : "qemu");
     }
     for (guint i = 0; i < sc->expect_counters->len; i++) {
         const ProfileCounter *c =
@@ -1043,8 +1072,43 @@ static CheckResult *check_oracle(const CheckScenario *cs, const char *name,
     return r;
 }
 
-static void apply_known_failure(const ProfileScenario *sc, CheckResult *r)
+/*
+ * stock_known_failures apply to every build but the fixed one: the fixed
+ * build must pass them (certification), any other QEMU stands for
+ * upstream, whose RSC code is stock's.
+ */
+static void apply_stock_failure(const CheckScenario *cs, CheckResult *r)
 {
+    const ProfileScenario *sc = cs->scenario;
+    const char *build = qemu_build_kind_name(cs->build);
+
+    if (cs->build == QEMU_BUILD_FIXED ||
+        !profile_scenario_is_stock_failure(sc, r->name)) {
+        return;
+    }
+    if (r->status == CHECK_FAIL) {
+        g_autofree char *old = r->detail;
+
+        r->status = CHECK_XFAIL;
+        r->detail = g_strdup_printf("known failure on the %s build: %s; fixed "
+                                    "by %s%s%s",
+                                    build, sc->stock_failure_reason,
+                                    sc->fixed_by, old ? "; " : "",
+                                    old ? old : "");
+    } else if (r->status == CHECK_PASS) {
+        r->status = CHECK_XPASS;
+        r->detail = g_strdup_printf(
+            "listed in stock_known_failures (%s, fixed by %s) but passed on "
+            "the %s build: this QEMU has the fix",
+            sc->stock_failure_reason, sc->fixed_by, build);
+    }
+}
+
+static void apply_known_failure(const CheckScenario *cs, CheckResult *r)
+{
+    const ProfileScenario *sc = cs->scenario;
+
+    apply_stock_failure(cs, r);
     if (!profile_scenario_is_known_failure(sc, r->name)) {
         return;
     }
@@ -1102,15 +1166,19 @@ GPtrArray *check_run_all(const CheckScenario *cs)
         g_ptr_array_add(results, check_device_counters(&m));
         match_clear(&m);
     }
-    if (sc->oracle) {
+    /* qemu mode models stock QEMU: the fixed build must differ from it
+     * wherever a fix applies, so there only spec mode is compared. */
+    if (sc->oracle && cs->build != QEMU_BUILD_FIXED) {
         g_ptr_array_add(
             results, check_oracle(cs, "oracle-qemu", "qemu", cs->oracle_qemu));
+    }
+    if (sc->oracle) {
         g_ptr_array_add(
             results, check_oracle(cs, "oracle-spec", "spec", cs->oracle_spec));
     }
     for (guint i = 0; i < results->len; i++) {
         apply_unavailable(cs, g_ptr_array_index(results, i));
-        apply_known_failure(sc, g_ptr_array_index(results, i));
+        apply_known_failure(cs, g_ptr_array_index(results, i));
     }
     return results;
 }

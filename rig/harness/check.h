@@ -34,6 +34,7 @@
 #include <glib.h>
 
 #include "harness/profile.h"
+#include "harness/qemu-build.h"
 #include "qemu/rsc-stats.h"
 
 #define CHECK_FLOW_NONE G_MAXUINT
@@ -56,6 +57,9 @@
 #define CHECK_TCP_ECE 0x40
 #define CHECK_TCP_CWR 0x80
 
+/* The ECN codepoint "congestion experienced". */
+#define CHECK_ECN_CE 3
+
 /* Flags that make QEMU deliver a segment on its own. */
 #define CHECK_TCP_CONTROL                                                      \
     (CHECK_TCP_FIN | CHECK_TCP_SYN | CHECK_TCP_RST | CHECK_TCP_URG |           \
@@ -71,6 +75,10 @@ typedef struct {
      * (bypass: IP options, fragment, ECN, extension header, SYN, ...). */
     gboolean may_overtake;
     gboolean tcp_options; /* TCP data offset > 5 */
+    gboolean ts_only;     /* the options are one timestamp and NOPs: such
+                           * segments may coalesce (Microsoft's rules) */
+    guint8 ecn;           /* the IP header's ECN codepoint */
+    gboolean bad_csum;    /* sent view: IPv4 or TCP checksum wrong */
     guint8 tcp_flags;
     guint32 seq;
     guint32 ack;
@@ -120,7 +128,11 @@ typedef struct {
     CheckView *oracle_qemu;
     CheckView *oracle_spec;
     CheckDevice device;
-    RigRscStats oracle_counters; /* predicted by rig/rsc in qemu mode */
+    /* The build decides which oracle mode is the reference: spec mode on
+     * the fixed build (oracle-qemu is then not run), qemu mode on stock
+     * and any other QEMU; and whether stock_known_failures apply. */
+    QemuBuildKind build;
+    RigRscStats oracle_counters; /* predicted by the reference mode */
     gboolean oracle_counters_valid;
     /* RSC negotiated for a family: QEMU then counts every frame of both
      * families in its chains' "received". */
@@ -184,8 +196,8 @@ void check_view_set_unavailable(CheckView *view, const char *reason);
  * check_scenario_new:
  * @scenario: (transfer none): the profile scenario, must outlive the result
  *
- * Returns: (transfer full): empty views, device unavailable until set;
- *   free with check_scenario_free()
+ * Returns: (transfer full): empty views, device unavailable until set,
+ *   build QEMU_BUILD_OTHER; free with check_scenario_free()
  */
 CheckScenario *check_scenario_new(const ProfileScenario *scenario);
 

@@ -61,6 +61,9 @@ static const char *const scenario_keys[] = {
     "oracle",
     "known_failures",
     "known_failure_reason",
+    "stock_known_failures",
+    "stock_failure_reason",
+    "fixed_by",
     NULL,
 };
 
@@ -384,6 +387,9 @@ static void profile_scenario_free(gpointer data)
     g_clear_pointer(&s->expect_counters, g_array_unref);
     g_strfreev(s->known_failures);
     g_free(s->known_failure_reason);
+    g_strfreev(s->stock_known_failures);
+    g_free(s->stock_failure_reason);
+    g_free(s->fixed_by);
     g_free(s);
 }
 
@@ -521,28 +527,33 @@ static gboolean loader_read_guest_group(const Loader *l, Profile *p,
     return TRUE;
 }
 
-static gboolean loader_read_known_failures(const Loader *l, const char *g,
-                                           ProfileScenario *s, GError **error)
+/*
+ * A list of check names (@list_key) with the reason they are accepted
+ * (@reason_key, required with the list, refused without it).
+ */
+static gboolean loader_read_check_list(const Loader *l, const char *g,
+                                       const char *list_key,
+                                       const char *reason_key,
+                                       char ***ret_list, char **ret_reason,
+                                       GError **error)
 {
     g_auto(GStrv) items = NULL;
 
-    if (!g_key_file_has_key(l->kf, g, "known_failures", NULL)) {
-        if (g_key_file_has_key(l->kf, g, "known_failure_reason", NULL)) {
-            loader_set_error(l, error, PROFILE_ERROR_INVALID, g,
-                             "known_failure_reason",
-                             "only allowed together with known_failures");
+    if (!g_key_file_has_key(l->kf, g, list_key, NULL)) {
+        if (g_key_file_has_key(l->kf, g, reason_key, NULL)) {
+            loader_set_error(l, error, PROFILE_ERROR_INVALID, g, reason_key,
+                             "only allowed together with %s", list_key);
             return FALSE;
         }
         return TRUE;
     }
-    items = g_key_file_get_string_list(l->kf, g, "known_failures", NULL, NULL);
+    items = g_key_file_get_string_list(l->kf, g, list_key, NULL, NULL);
     for (guint i = 0; items && items[i]; i++) {
         g_strstrip(items[i]);
         if (!g_strv_contains(known_check_names, items[i])) {
             g_autofree char *list =
                 g_strjoinv(", ", (char **)known_check_names);
-            loader_set_error(l, error, PROFILE_ERROR_INVALID, g,
-                             "known_failures",
+            loader_set_error(l, error, PROFILE_ERROR_INVALID, g, list_key,
                              "\"%s\" is not a check name; expected names "
                              "from: %s",
                              items[i], list);
@@ -550,16 +561,43 @@ static gboolean loader_read_known_failures(const Loader *l, const char *g,
         }
     }
     if (!items || !items[0]) {
-        loader_set_error(l, error, PROFILE_ERROR_INVALID, g, "known_failures",
+        loader_set_error(l, error, PROFILE_ERROR_INVALID, g, list_key,
                          "expected at least one check name");
         return FALSE;
     }
     /* A known failure without its reason would hide why it is accepted. */
-    if (!loader_get_string(l, g, "known_failure_reason", TRUE,
-                           &s->known_failure_reason, error)) {
+    if (!loader_get_string(l, g, reason_key, TRUE, ret_reason, error)) {
         return FALSE;
     }
-    s->known_failures = g_steal_pointer(&items);
+    *ret_list = g_steal_pointer(&items);
+    return TRUE;
+}
+
+static gboolean loader_read_known_failures(const Loader *l, const char *g,
+                                           ProfileScenario *s, GError **error)
+{
+    if (!loader_read_check_list(l, g, "known_failures", "known_failure_reason",
+                                &s->known_failures, &s->known_failure_reason,
+                                error) ||
+        !loader_read_check_list(l, g, "stock_known_failures",
+                                "stock_failure_reason",
+                                &s->stock_known_failures,
+                                &s->stock_failure_reason, error) ||
+        !loader_get_string(l, g, "fixed_by", FALSE, &s->fixed_by, error)) {
+        return FALSE;
+    }
+    /* A stock deviation names the patch of the series that fixes it. */
+    if (s->stock_known_failures && !s->fixed_by) {
+        loader_set_error(l, error, PROFILE_ERROR_MISSING, g, "fixed_by",
+                         "required with stock_known_failures: the "
+                         "qemu-patches/ file that fixes them");
+        return FALSE;
+    }
+    if (s->fixed_by && !s->stock_known_failures) {
+        loader_set_error(l, error, PROFILE_ERROR_INVALID, g, "fixed_by",
+                         "only allowed together with stock_known_failures");
+        return FALSE;
+    }
     return TRUE;
 }
 
@@ -747,6 +785,15 @@ Profile *profile_load(const char *path,
     }
     return profile_load_data(path, data, (gssize)len, validate_pattern,
                              user_data, error);
+}
+
+gboolean profile_scenario_is_stock_failure(const ProfileScenario *scenario,
+                                           const char *check_name)
+{
+    return scenario->stock_known_failures &&
+           g_strv_contains(
+               (const char *const *)scenario->stock_known_failures,
+               check_name);
 }
 
 gboolean profile_scenario_is_known_failure(const ProfileScenario *scenario,

@@ -90,8 +90,13 @@ typedef struct {
     ProfileCsum csum_flags;
     GArray *expect_counters; /* ProfileCounter, device deltas */
     gboolean oracle;         /* compare frame by frame (qtest clock) */
-    char **known_failures;   /* check names expected to fail, NULL-ended */
+    char **known_failures;   /* check names expected to fail on any build */
     char *known_failure_reason;
+    /* Checks expected to fail on the stock build (and any QEMU that is not
+     * the fixed one), the reason, and the qemu-patches/ file fixing them. */
+    char **stock_known_failures;
+    char *stock_failure_reason;
+    char *fixed_by;
 } ProfileScenario;
 
 typedef struct {
@@ -177,6 +182,16 @@ void profile_free(Profile *profile);
  * Returns: TRUE when the scenario lists @check_name in known_failures
  */
 gboolean profile_scenario_is_known_failure(const ProfileScenario *scenario,
+                                           const char *check_name);
+
+/**
+ * profile_scenario_is_stock_failure:
+ * @scenario: a scenario of a loaded profile
+ * @check_name: a check name
+ *
+ * Returns: TRUE when the scenario lists @check_name in stock_known_failures
+ */
+gboolean profile_scenario_is_stock_failure(const ProfileScenario *scenario,
                                            const char *check_name);
 
 /**

@@ -173,6 +173,8 @@ static void add_views(JsonBuilder *b, const CheckScenario *cs)
     json_builder_end_object(b);
     json_builder_set_member_name(b, "oracle");
     json_builder_begin_object(b);
+    add_string(b, "reference",
+               cs->build == QEMU_BUILD_FIXED ? "spec" : "qemu");
     add_view(b, "qemu", cs->oracle_qemu);
     add_view(b, "spec", cs->oracle_spec);
     json_builder_set_member_name(b, "counters");
@@ -192,6 +194,7 @@ static void add_scenario(JsonBuilder *b, const ReportScenario *s)
     add_string(b, "name", s->name);
     add_string(b, "family", s->family);
     add_string(b, "qemu_build", s->qemu_build);
+    add_string(b, "fixed_by", s->fixed_by);
     add_string(b, "pattern", s->pattern);
     add_double(b, "duration_s", s->duration_s);
     add_string(b, "error", s->error);

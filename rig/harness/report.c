@@ -28,6 +28,7 @@ static void report_scenario_free(gpointer data)
     g_free(s->name);
     g_free(s->family);
     g_free(s->qemu_build);
+    g_free(s->fixed_by);
     g_free(s->pattern);
     g_free(s->error);
     g_free(s->trace_file);
@@ -100,6 +101,7 @@ ReportScenario *report_add_scenario(Report *report, const Profile *profile,
     s->name = g_strdup(scenario->name);
     s->family = g_strdup(profile_family_name(scenario->family));
     s->pattern = g_strdup(scenario->pattern);
+    s->fixed_by = g_strdup(scenario->fixed_by);
     if (rp && rp->qemu && g_str_equal(rp->name, profile->name)) {
         s->qemu_build = g_strdup(qemu_build_kind_name(rp->qemu->kind));
     }

@@ -46,6 +46,7 @@ typedef struct {
     char *name;    /* scenario name */
     char *family;  /* "ipv4" / "ipv6" */
     char *qemu_build; /* kind of the build it ran on ("fixed", ...) */
+    char *fixed_by;   /* the profile's fixed_by: the patch for stock */
     char *pattern;
     double duration_s;
     char *error;          /* set when the scenario could not run */

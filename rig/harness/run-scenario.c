@@ -657,6 +657,7 @@ static void collect_guest(ScenarioRun *r)
 static void collect_oracle(ScenarioRun *r)
 {
     CheckView *views[2] = {r->cs->oracle_qemu, r->cs->oracle_spec};
+    guint ref;
 
     if (!r->oracle[0]) {
         const char *why = "the oracle needs the deterministic clock "
@@ -679,10 +680,12 @@ static void collect_oracle(ScenarioRun *r)
                                    sizeof(d->hdr) + d->len, (gint64)d->t_ns);
         }
     }
+    /* The counters of the mode the build is measured against. */
+    ref = r->cs->build == QEMU_BUILD_FIXED ? 1 : 0;
     r->cs->oracle_counters.ipv4 =
-        *rsc_oracle_get_stats(r->oracle[0], RSC_FAMILY_IPV4);
+        *rsc_oracle_get_stats(r->oracle[ref], RSC_FAMILY_IPV4);
     r->cs->oracle_counters.ipv6 =
-        *rsc_oracle_get_stats(r->oracle[0], RSC_FAMILY_IPV6);
+        *rsc_oracle_get_stats(r->oracle[ref], RSC_FAMILY_IPV6);
     r->cs->oracle_counters_valid = TRUE;
 }
 
@@ -904,6 +907,7 @@ gboolean run_scenario(RunEnv *env, guint index, const ProfileScenario *scenario,
     r.cs->timing_slack_ns = (guint64)p->timing_slack_us * 1000;
     r.cs->window_tolerance = p->window_tolerance;
     r.cs->spec_must_pass = p->spec_must_pass;
+    r.cs->build = env->build->kind;
     r.cs->rsc_enabled = env->rsc_ipv4 || env->rsc_ipv6;
     if (!mark_unavailable(env, scenario, r.cs)) {
         /* Nothing of it can run on this QEMU: every check says why. */

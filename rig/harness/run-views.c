@@ -91,6 +91,27 @@ static gboolean view_may_overtake(const RigNetView *v)
     return v->ipv6_ext_count > 0;
 }
 
+/* Options of exactly one timestamp and NOPs (Linux: NOP NOP TS). */
+static gboolean view_ts_only(const RigNetView *v, const guint8 *buf)
+{
+    const guint8 *opt = buf + v->l4_off + 20;
+    guint len = v->l4_hdr_len - 20;
+    guint ts = 0;
+
+    for (guint i = 0; i < len;) {
+        if (opt[i] == RIG_TCPOPT_NOP) {
+            i++;
+        } else if (opt[i] == RIG_TCPOPT_TIMESTAMP && i + 10 <= len &&
+                   opt[i + 1] == 10) {
+            ts++;
+            i += 10;
+        } else {
+            return FALSE;
+        }
+    }
+    return ts == 1;
+}
+
 /* Fills @f from a parsed view; returns the payload pointer. */
 static const guint8 *frame_from_view(const RigNetView *v, const guint8 *buf,
                                      CheckFrame *f)
@@ -99,6 +120,10 @@ static const guint8 *frame_from_view(const RigNetView *v, const guint8 *buf,
     f->is_tcp = v->l4_off != 0 && v->protocol == RIG_IPPROTO_TCP;
     f->tcp_flags = f->is_tcp ? (guint8)v->tcp_flags : 0;
     f->tcp_options = f->is_tcp && v->l4_hdr_len > 20;
+    f->ts_only = f->tcp_options && view_ts_only(v, buf);
+    f->ecn = v->tos & RIG_ECN_MASK;
+    f->bad_csum = v->ipv4_csum == RIG_NET_CSUM_BAD ||
+                  (f->is_tcp && v->l4_csum == RIG_NET_CSUM_BAD);
     f->seq = v->seq;
     f->ack = v->ack;
     f->window = v->window;
@@ -115,7 +140,8 @@ void run_views_add_sent(RunFlows *flows, const guint8 *frame, gsize len,
     const guint8 *payload = frame;
     RigNetView v;
 
-    if (rig_net_parse(frame, len, 0, &v, NULL) == 0 && v.family != 0) {
+    if (rig_net_parse(frame, len, RIG_NET_PARSE_VERIFY_CSUM, &v, NULL) == 0 &&
+        v.family != 0) {
         payload = frame_from_view(&v, frame, &f);
         f.flow = flows_lookup(flows, &v.flow, TRUE);
     } else {

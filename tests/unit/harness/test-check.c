@@ -359,6 +359,61 @@ static void test_options_segment_merged(void **state)
     expect_status(r, "no-cross-boundary", CHECK_FAIL, "options");
 }
 
+/* Microsoft allows coalescing segments that carry only a timestamp. */
+static void test_timestamp_segment_merged(void **state)
+{
+    Fixture *fx = *state;
+    g_autoptr(GPtrArray) r = NULL;
+    CheckFrame *f;
+
+    f = add_sent(fx, fx->flow_a, 1000, SEG, 0, 0);
+    f->tcp_options = TRUE;
+    f->ts_only = TRUE;
+    f = add_sent(fx, fx->flow_a, 2000, SEG, 0, 10);
+    f->tcp_options = TRUE;
+    f->ts_only = TRUE;
+    add_recv(fx, fx->flow_a, 1000, 2 * SEG, 2);
+    r = check_run_all(fx->cs);
+    expect_status(r, "no-cross-boundary", CHECK_PASS, NULL);
+}
+
+/* ECT marking may coalesce; CE, a change of marking and a bad checksum
+ * must not. */
+static void test_ecn_and_checksum_boundaries(void **state)
+{
+    static const struct {
+        guint8 ecn[2];
+        gboolean bad;
+        CheckStatus status;
+        const char *needle;
+    } cases[] = {
+        {{2, 2}, FALSE, CHECK_PASS, NULL},
+        {{2, 3}, FALSE, CHECK_FAIL, "ECN CE"},
+        {{2, 1}, FALSE, CHECK_FAIL, "ECN codepoints 2 and 1"},
+        {{0, 0}, TRUE, CHECK_FAIL, "bad checksum"},
+    };
+
+    for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+        Fixture *fx = *state;
+        g_autoptr(GPtrArray) r = NULL;
+        CheckFrame *a, *b;
+
+        g_array_set_size(fx->cs->sent->frames, 0);
+        g_array_set_size(fx->cs->guest->frames, 0);
+        a = add_sent(fx, fx->flow_a, 1000, SEG, 0, 0);
+        a->ecn = cases[i].ecn[0];
+        a->may_overtake = a->ecn != 0; /* stock bypasses ECN */
+        b = add_sent(fx, fx->flow_a, 2000, SEG, 0, 10);
+        b->ecn = cases[i].ecn[1];
+        b->may_overtake = b->ecn != 0;
+        b->bad_csum = cases[i].bad;
+        add_recv(fx, fx->flow_a, 1000, 2 * SEG, 2);
+        r = check_run_all(fx->cs);
+        expect_status(r, "no-cross-boundary", cases[i].status,
+                      cases[i].needle);
+    }
+}
+
 static void test_frame_size(void **state)
 {
     Fixture *fx = *state;
@@ -697,6 +752,40 @@ static void test_known_failures(void **state)
     fx->sc.known_failures = NULL;
 }
 
+/* Per build: stock deviations are known failures naming their patch on
+ * stock (and any other QEMU), failures on fixed; fixed compares spec mode
+ * only. */
+static void test_stock_known_failures(void **state)
+{
+    Fixture *fx = *state;
+    char *stock[] = {(char *)"oracle-spec", (char *)"frame-size", NULL};
+    static const QemuBuildKind builds[] = {QEMU_BUILD_STOCK, QEMU_BUILD_OTHER,
+                                           QEMU_BUILD_FIXED};
+
+    oracle_setup(fx);
+    fx->cs->spec_must_pass = TRUE;
+    fx->sc.stock_known_failures = stock;
+    fx->sc.stock_failure_reason = (char *)"stock sets flags 4";
+    fx->sc.fixed_by = (char *)"0006-hw-net-virtio-net-header.patch";
+    for (gsize i = 0; i < G_N_ELEMENTS(builds); i++) {
+        g_autoptr(GPtrArray) r = NULL;
+
+        fx->cs->build = builds[i];
+        r = check_run_all(fx->cs);
+        if (builds[i] == QEMU_BUILD_FIXED) {
+            expect_status(r, "oracle-spec", CHECK_FAIL, "hdr_flags");
+            expect_status(r, "frame-size", CHECK_PASS, NULL);
+            assert_null(find(r, "oracle-qemu"));
+        } else {
+            expect_status(r, "oracle-spec", CHECK_XFAIL,
+                          "fixed by 0006-hw-net-virtio-net-header.patch");
+            expect_status(r, "frame-size", CHECK_XPASS, "has the fix");
+            expect_status(r, "oracle-qemu", CHECK_PASS, NULL);
+        }
+    }
+    fx->sc.stock_known_failures = NULL;
+}
+
 static void test_views_unavailable(void **state)
 {
     Fixture *fx = *state;
@@ -781,6 +870,8 @@ int main(void)
         T(test_pure_ack_merged),
         T(test_control_flags_on_coalesced),
         T(test_options_segment_merged),
+        T(test_timestamp_segment_merged),
+        T(test_ecn_and_checksum_boundaries),
         T(test_frame_size),
         T(test_frame_size_ipv6_limit),
         T(test_rsc_info_missing),
@@ -802,6 +893,7 @@ int main(void)
         T(test_oracle_needs_qtest),
         T(test_oracle_unavailable),
         T(test_known_failures),
+        T(test_stock_known_failures),
         T(test_views_unavailable),
         T(test_capability_unavailable),
         T(test_capability_unavailable_everything),

@@ -67,7 +67,10 @@ static void test_full_scenario(void **state)
         "min_coalesced_share = 0.7\ncsum_flags = needs-csum\n"
         "expect_counters = tcp_syn=1; coalesced = 4\noracle = false\n"
         "known_failures = oracle-spec;frame-count\n"
-        "known_failure_reason = because\n";
+        "known_failure_reason = because\n"
+        "stock_known_failures = no-cross-boundary; oracle-spec\n"
+        "stock_failure_reason = stock masks ECE\n"
+        "fixed_by = 0003-x.patch\n";
     g_autoptr(GError) error = NULL;
     g_autoptr(Profile) p =
         profile_load_data("mem.ini", text, -1, NULL, NULL, &error);
@@ -93,6 +96,10 @@ static void test_full_scenario(void **state)
     assert_true(profile_scenario_is_known_failure(s, "frame-count"));
     assert_false(profile_scenario_is_known_failure(s, "rsc-info"));
     assert_string_equal(s->known_failure_reason, "because");
+    assert_true(profile_scenario_is_stock_failure(s, "no-cross-boundary"));
+    assert_false(profile_scenario_is_stock_failure(s, "frame-count"));
+    assert_string_equal(s->stock_failure_reason, "stock masks ECE");
+    assert_string_equal(s->fixed_by, "0003-x.patch");
     assert_string_equal(p->guest_features, "no-rsc");
     assert_int_equal(p->rx_buffers, 8);
 }
@@ -204,6 +211,18 @@ static const BadCase bad_cases[] = {
      "[scenario a] known_failure_reason: required key is missing"},
     {HEAD SCENARIO "known_failure_reason = x\n", PROFILE_ERROR_INVALID,
      "[scenario a] known_failure_reason: only allowed together"},
+    {HEAD SCENARIO "stock_known_failures = oracle-spec\n"
+                   "stock_failure_reason = x\n",
+     PROFILE_ERROR_MISSING, "[scenario a] fixed_by: required with"},
+    {HEAD SCENARIO "stock_known_failures = oracle-spec\nfixed_by = p\n",
+     PROFILE_ERROR_MISSING,
+     "[scenario a] stock_failure_reason: required key is missing"},
+    {HEAD SCENARIO "fixed_by = p\n", PROFILE_ERROR_INVALID,
+     "[scenario a] fixed_by: only allowed together with"},
+    {HEAD SCENARIO "stock_known_failures = oracle-qemus\n"
+                   "stock_failure_reason = x\nfixed_by = p\n",
+     PROFILE_ERROR_INVALID,
+     "[scenario a] stock_known_failures: \"oracle-qemus\" is not a check"},
     {"[profile]\nversion = 1\nname = t\n[device]\nfamilies = ipv4\n"
      "[scenario a]\nfamily = ipv6\npattern = whql\n",
      PROFILE_ERROR_INVALID,

@@ -31,7 +31,7 @@ typedef struct {
  * @error: return location; RIG_QMP_ERROR_INVALID_REPLY names the family
  *   and counter that is missing or not a non-negative integer
  *
- * Requires all 26 counters in both "ipv4" and "ipv6"; unknown extra
+ * Requires all 27 counters in both "ipv4" and "ipv6"; unknown extra
  * members are ignored so that a later QEMU may add counters.
  *
  * Returns: TRUE on success.

@@ -452,7 +452,9 @@ static gboolean rsc_process(RscOracle *o, const RigVirtioNetHdrV1 *hdr,
     RscFamily family;
     RscChain *chain;
     RscUnit unit;
+    RscStats snapshot;
     gboolean enabled;
+    gboolean ok;
 
     if (!o->cfg.ipv4_enabled && !o->cfg.ipv6_enabled) {
         return rsc_deliver(o, hdr, frame, len, RSC_CAUSE_NORMAL, -1);
@@ -474,6 +476,7 @@ static gboolean rsc_process(RscOracle *o, const RigVirtioNetHdrV1 *hdr,
     }
 
     chain = &o->chains[family];
+    snapshot = chain->stats;
     chain->stats.received++;
     if (!enabled) {
         return rsc_deliver(o, hdr, frame, len, RSC_CAUSE_NORMAL, (int)family);
@@ -482,13 +485,25 @@ static gboolean rsc_process(RscOracle *o, const RigVirtioNetHdrV1 *hdr,
     switch (rsc_rules_classify(o->cfg.mode, family, hdr, frame, len,
                                &chain->stats, &unit)) {
     case RSC_VERDICT_BYPASS:
-        return rsc_deliver(o, hdr, frame, len, RSC_CAUSE_BYPASS, (int)family);
+        ok = rsc_deliver(o, hdr, frame, len, RSC_CAUSE_BYPASS, (int)family);
+        break;
     case RSC_VERDICT_FINAL:
-        return rsc_drain_flow(o, family, hdr, frame, len);
+        ok = rsc_drain_flow(o, family, hdr, frame, len);
+        break;
     case RSC_VERDICT_CANDIDATE:
+    default:
+        ok = rsc_do_coalesce(o, family, hdr, frame, len, &unit);
         break;
     }
-    return rsc_do_coalesce(o, family, hdr, frame, len, &unit);
+    /*
+     * The fixed build counts a frame once, when it is accepted: a refused
+     * one (no RX buffer) leaves the counters as they were.  Stock counts
+     * every attempt.
+     */
+    if (!ok && o->cfg.mode == RSC_MODE_SPEC) {
+        chain->stats = snapshot;
+    }
+    return ok;
 }
 
 /* Returns the chain whose timer fires next at or before @t_ns, or -1. */

@@ -37,7 +37,7 @@ static gsize rsc_tcp_off(RscFamily family)
  * frame with MF or an offset passes).
  */
 static gboolean rsc_sane_ipv4(RscMode mode, const guint8 *frame, gsize len,
-                              RscStats *stats)
+                              RscStats *stats, gboolean *ret_ce)
 {
     const RigIpv4Hdr *ip = rsc_ipv4(frame);
     guint16 ip_len = rig_be16(ip->tot_len);
@@ -54,10 +54,15 @@ static gboolean rsc_sane_ipv4(RscMode mode, const guint8 *frame, gsize len,
         stats->ip_frag++;
         return FALSE;
     }
-    /* The fixed build handles ECN after the TCP checks (rsc_spec_ecn). */
+    /* Spec mode: only CE, and it finalizes instead (rsc_rules_classify). */
     if (mode == RSC_MODE_QEMU && (ip->tos & RIG_ECN_MASK)) {
         stats->ip_ecn++;
         return FALSE;
+    }
+    if (mode == RSC_MODE_SPEC && (ip->tos & RIG_ECN_MASK) == RIG_ECN_CE) {
+        stats->ip_ecn++;
+        *ret_ce = TRUE;
+        return TRUE;
     }
     if (ip_len < RIG_IPV4_HLEN + RIG_TCP_HLEN || ip_len > len - RSC_IP_OFF) {
         stats->ip_hacked++;
@@ -73,7 +78,7 @@ static gboolean rsc_sane_ipv4(RscMode mode, const guint8 *frame, gsize len,
  * which are two DSCP bits: the real ECN bits are (byte >> 4) & 3.
  */
 static gboolean rsc_sane_ipv6(RscMode mode, const guint8 *frame, gsize len,
-                              RscStats *stats)
+                              RscStats *stats, gboolean *ret_ce)
 {
     const RigIpv6Hdr *ip6 = rsc_ipv6(frame);
     guint16 plen = rig_be16(ip6->payload_len);
@@ -91,7 +96,11 @@ static gboolean rsc_sane_ipv6(RscMode mode, const guint8 *frame, gsize len,
         return FALSE;
     }
     if (mode == RSC_MODE_SPEC) {
-        return TRUE; /* ECN comes after the TCP checks (rsc_spec_ecn) */
+        if ((rig_ipv6_traffic_class(ip6) & RIG_ECN_MASK) == RIG_ECN_CE) {
+            stats->ip_ecn++;
+            *ret_ce = TRUE;
+        }
+        return TRUE;
     }
     ecn = (frame[RSC_IP_OFF + 1] & 0xc0) != 0;
     if (ecn) {
@@ -203,7 +212,7 @@ static gboolean rsc_tcp_csum_ok(RscFamily family, const guint8 *frame,
 
 /*
  * The fixed build's checks after the control flags: TCP options (only a
- * timestamp may coalesce), ECN CE, a backend header asking for offload
+ * timestamp may coalesce), a backend header asking for offload
  * (its GSO or partial checksum would be lost in a merge), then the
  * checksums unless the backend vouched for them (DATA_VALID).
  */
@@ -215,18 +224,16 @@ static RscVerdict rsc_spec_checks(RscFamily family,
     const guint8 *opt = frame + unit->tcp_off + RIG_TCP_HLEN;
     guint l4_len = unit->tcp_hdr_len + unit->payload;
 
-    if (unit->tcp_hdr_len > RIG_TCP_HLEN &&
-        !rsc_ts_only(opt, unit->tcp_hdr_len - RIG_TCP_HLEN, unit)) {
-        stats->tcp_all_opt++;
-        return RSC_VERDICT_FINAL;
+    if (unit->tcp_hdr_len > RIG_TCP_HLEN) {
+        if (!rsc_ts_only(opt, unit->tcp_hdr_len - RIG_TCP_HLEN, unit)) {
+            stats->tcp_all_opt++;
+            return RSC_VERDICT_FINAL;
+        }
+        stats->tcp_option++;
     }
     unit->ecn = family == RSC_FAMILY_IPV4
                     ? (rsc_ipv4(frame)->tos & RIG_ECN_MASK)
                     : (rig_ipv6_traffic_class(rsc_ipv6(frame)) & RIG_ECN_MASK);
-    if (unit->ecn == RIG_ECN_CE) {
-        stats->ip_ecn++;
-        return RSC_VERDICT_FINAL;
-    }
     if (hdr->gso_type != RIG_VIRTIO_NET_HDR_GSO_NONE ||
         (hdr->flags & RIG_VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
         return RSC_VERDICT_FINAL;
@@ -252,6 +259,7 @@ RscVerdict rsc_rules_classify(RscMode mode, RscFamily family,
     RscVerdict verdict;
     RscUnit unit = {0};
     guint16 doff_flags;
+    gboolean ce = FALSE;
 
     if (family == RSC_FAMILY_IPV4) {
         /* virtio_net_rsc_receive4 counts a short frame as not TCP ... */
@@ -259,7 +267,7 @@ RscVerdict rsc_rules_classify(RscMode mode, RscFamily family,
             stats->bypass_not_tcp++;
             return RSC_VERDICT_BYPASS;
         }
-        if (!rsc_sane_ipv4(mode, frame, len, stats)) {
+        if (!rsc_sane_ipv4(mode, frame, len, stats, &ce)) {
             return RSC_VERDICT_BYPASS;
         }
         unit.ip_len = rig_be16(rsc_ipv4(frame)->tot_len);
@@ -268,10 +276,20 @@ RscVerdict rsc_rules_classify(RscMode mode, RscFamily family,
         if (len < RSC_MIN_FRAME_IPV6) {
             return RSC_VERDICT_BYPASS;
         }
-        if (!rsc_sane_ipv6(mode, frame, len, stats)) {
+        if (!rsc_sane_ipv6(mode, frame, len, stats, &ce)) {
             return RSC_VERDICT_BYPASS;
         }
         unit.ip_len = rig_be16(rsc_ipv6(frame)->payload_len);
+    }
+    /*
+     * Spec mode: CE ends coalescing where stock tested ECN (before the IP
+     * length on IPv4, after it on IPv6); a CE frame is not inspected
+     * further.  Then the TCP header length.
+     */
+    if (ce) {
+        unit.tcp_off = rsc_tcp_off(family);
+        *ret_unit = unit;
+        return RSC_VERDICT_FINAL;
     }
     if (mode == RSC_MODE_SPEC &&
         !rsc_spec_tcp_len_ok(family, frame, unit.ip_len, stats)) {
@@ -384,16 +402,6 @@ RscMerge rsc_rules_merge(RscMode mode, RscFamily family,
         stats->no_match++;
         return RSC_MERGE_NO_MATCH;
     }
-    /* Spec mode: a unit holds one ECN codepoint and one option layout. */
-    if (spec && unit->ecn != seg_unit->ecn) {
-        stats->ip_ecn++;
-        return RSC_MERGE_RESUME;
-    }
-    if (spec && (unit->has_ts != seg_unit->has_ts ||
-                 memcmp(unit->ts_layout, seg_unit->ts_layout,
-                        RSC_TS_OPTIONS_LEN) != 0)) {
-        return RSC_MERGE_RESUME;
-    }
 
     /* virtio_net_rsc_coalesce_data, all in modulo-2^32 sequence space. */
     o_tcp = (const RigTcpHdr *)(seg_frame + rsc_tcp_off(family));
@@ -414,9 +422,21 @@ RscMerge rsc_rules_merge(RscMode mode, RscFamily family,
     } else if (spec && unit->payload == 0) {
         return rsc_spec_merge_next_ack(o_tcp, unit, stats);
     }
-    /* Spec mode: timestamps never go backwards within a unit. */
+    /*
+     * Spec mode, before data is merged: a unit holds one option layout,
+     * timestamps that never go backwards and one ECN codepoint.
+     */
+    if (spec && (unit->has_ts != seg_unit->has_ts ||
+                 memcmp(unit->ts_layout, seg_unit->ts_layout,
+                        RSC_TS_OPTIONS_LEN) != 0)) {
+        return RSC_MERGE_RESUME;
+    }
     if (spec && unit->has_ts && (gint32)(unit->tsval - seg_unit->tsval) < 0) {
         return RSC_MERGE_FINAL;
+    }
+    if (spec && unit->ecn != seg_unit->ecn) {
+        stats->ip_ecn++;
+        return RSC_MERGE_RESUME;
     }
 
     if (family == RSC_FAMILY_IPV4) {

@@ -3,9 +3,10 @@
  * (include/hw/virtio/virtio-net.h) so that the oracle's figures and the
  * patched device's QMP `rsc-stats` property compare name by name.
  *
- * QEMU's struct also has dup_ack1, dup_ack2 and tcp_option, which no code
- * path increments; they are left out, leaving the 26 counters below in
- * QEMU's declaration order.
+ * QEMU's struct also has dup_ack1 and dup_ack2, which no code path
+ * increments; they are left out, leaving the 27 counters below in QEMU's
+ * declaration order.  tcp_option stays 0 on stock; the fixed build counts
+ * the timestamp-only segments it lets coalesce.
  */
 #pragma once
 
@@ -31,6 +32,7 @@
     X(data_out_of_order)                                                       \
     X(data_after_pure_ack)                                                     \
     X(bypass_not_tcp)                                                          \
+    X(tcp_option)                                                              \
     X(tcp_all_opt)                                                             \
     X(ip_frag)                                                                 \
     X(ip_ecn)                                                                  \
@@ -41,7 +43,7 @@
     X(final_failed)                                                            \
     X(timer)
 
-#define RSC_STATS_N_FIELDS 26
+#define RSC_STATS_N_FIELDS 27
 
 #define RSC_STATS_DECLARE_FIELD(name) guint64 name;
 

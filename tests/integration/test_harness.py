@@ -101,7 +101,7 @@ def validate_report(doc, complete=True):
             dev = v["device"]
             if dev["available"]:
                 for fam in ("ipv4", "ipv6"):
-                    assert len(dev["counters"][fam]) == 26
+                    assert len(dev["counters"][fam]) == 27
             else:
                 assert dev["unavailable_reason"]
     return doc

@@ -88,7 +88,7 @@ def check_stats_zero(stats):
         assert sorted(stats[family]) == sorted(COUNTERS), family
         assert all(stats[family][name] == 0 for name in COUNTERS), \
             stats[family]
-    assert sum(len(stats[f]) for f in stats) == 52
+    assert sum(len(stats[f]) for f in stats) == 54
 
 
 def test_help(rig):

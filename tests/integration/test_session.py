@@ -377,7 +377,7 @@ def test_session_end_to_end(rig, guest, images, tmp_path):
             device = entry["device"]
             assert "problem" not in device, device
             for family in ("ipv4", "ipv6"):
-                assert len(device[family]) == 26
+                assert len(device[family]) == 27
                 assert all(isinstance(v, int) and v >= 0
                            for v in device[family].values())
             negotiated = vms[name]["test_nic"]["rsc_ext_negotiated"]

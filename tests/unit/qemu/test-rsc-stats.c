@@ -54,7 +54,7 @@ static void test_names(void **state)
         "data_after_pure_ack");
     assert_string_equal(rsc_stats_field_name(RSC_STATS_INDEX(timer)), "timer");
     assert_null(rsc_stats_field_name(RSC_STATS_N_FIELDS));
-    assert_int_equal(RSC_STATS_N_FIELDS, 26);
+    assert_int_equal(RSC_STATS_N_FIELDS, 27);
     for (guint i = 0; i < RSC_STATS_N_FIELDS; i++) {
         assert_non_null(rsc_stats_field_name(i));
         for (guint j = 0; j < i; j++) {

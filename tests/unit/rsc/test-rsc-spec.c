@@ -386,7 +386,8 @@ static void test_timestamps(void **state)
         assert_int_equal(first->cause, RSC_CAUSE_DRAIN);
         assert_int_equal(rsc_oracle_get_cached(o, fam_of(family)), 1);
         tu_expect_stats(o, fam_of(family),
-                        "received=5,cache=3,empty_cache=2,coalesced=1");
+                        "received=5,cache=3,empty_cache=2,coalesced=1,"
+                        "tcp_option=4");
     }
 }
 

@@ -66,6 +66,8 @@ typedef struct {
     gboolean unpaced;
     gboolean live;
     gint live_timeout_ms;
+    char *vnet_hdr;
+    gint gso_size;
     char *json;
     gboolean quiet;
     gboolean progress;
@@ -76,6 +78,7 @@ typedef struct {
 static void options_clear(Options *o)
 {
     g_free(o->iface);
+    g_free(o->vnet_hdr);
     g_free(o->pcap);
     g_free(o->stream);
     g_free(o->dgram);
@@ -273,6 +276,16 @@ int main(int argc, char **argv)
          NULL},
         {"unpaced", 0, 0, G_OPTION_ARG_NONE, &o.unpaced,
          "Load mode: no grid, batches of 64 with sendmmsg()", NULL},
+        {"vnet-hdr", 0, 0, G_OPTION_ARG_STRING, &o.vnet_hdr,
+         "With --iface: write every frame with a virtio-net header "
+         "(PACKET_VNET_HDR), TCP offloaded as a support client with LSO "
+         "and checksum offload sends it: csum (NEEDS_CSUM, the checksum "
+         "left to the NIC) or gso (data as GSO frames, --gso-size MSS)",
+         "none|csum|gso"},
+        {"gso-size", 0, 0, G_OPTION_ARG_INT, &o.gso_size,
+         "--vnet-hdr gso: the MSS the kernel/QEMU cut a frame into "
+         "(default 1448, capped to --payload)",
+         "BYTES"},
         {"live", 0, 0, G_OPTION_ARG_NONE, &o.live,
          "Live TCP to --dst-ip:--dst-port over --iface: ARP/ND, handshake, "
          "paced data within the peer's window, retransmission, FIN",
@@ -303,6 +316,7 @@ int main(int argc, char **argv)
     struct sigaction sa = {0};
     int targets;
     int r;
+    TrafgenVnetMode vnet_mode = TRAFGEN_VNET_NONE;
 
     g_option_context_add_main_entries(context, entries, NULL);
     g_option_context_set_summary(
@@ -355,6 +369,18 @@ int main(int argc, char **argv)
     }
     if (o.payload < 0 || o.payload > 65000) {
         return usage_error("--payload must be 0..65000");
+    }
+    if (o.vnet_hdr && !trafgen_vnet_mode_from_string(o.vnet_hdr, &vnet_mode)) {
+        return usage_error("--vnet-hdr must be none, csum or gso, not '%s'",
+                           o.vnet_hdr);
+    }
+    if (o.vnet_hdr && (!o.iface || o.live)) {
+        return usage_error("--vnet-hdr needs --iface (the AF_PACKET "
+                           "transport) and no --live");
+    }
+    if (o.gso_size < 0 || o.gso_size > 65535 ||
+        (o.gso_size && vnet_mode != TRAFGEN_VNET_GSO)) {
+        return usage_error("--gso-size must be 1..65535, with --vnet-hdr gso");
     }
     if (o.duration_s < 0 || o.guard_us < 0 || o.late_us < 0 || o.phase_us < 0 ||
         o.rsc_interval_us < 0) {
@@ -461,7 +487,10 @@ int main(int argc, char **argv)
     config.stop = &stop_requested;
 
     transport = open_transport(&o, &error);
-    if (transport == NULL) {
+    if (transport == NULL ||
+        (o.vnet_hdr &&
+         !trafgen_transport_enable_vnet_hdr(transport, vnet_mode,
+                                            (uint16_t)o.gso_size, &error))) {
         fprintf(stderr, "rsc-trafgen: %s\n", error->message);
         return EXIT_SETUP;
     }

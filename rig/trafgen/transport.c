@@ -16,13 +16,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "net/build.h"
 #include "net/pcap-writer.h"
 #include "trafgen/streamframe.h"
+
+/* PACKET_VNET_HDR takes the legacy 10-byte struct virtio_net_hdr. */
+#define VNET_HDR_LEGACY_LEN 10
 
 struct TrafgenTransport {
     TrafgenTransportKind kind;
     int fd;
     int ifindex;
+    gboolean vnet;           /* PACKET_VNET_HDR is on */
+    TrafgenVnetMode vnet_mode; /* what trafgen_transport_send() offloads */
+    uint16_t gso_size;
+    uint8_t *scratch;        /* the frame with its checksum rewritten */
     char *description;
     RigPcapWriter *pcap;
     int64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC */
@@ -48,6 +56,7 @@ void trafgen_transport_free(TrafgenTransport *transport)
         close(transport->fd);
     }
     rig_pcap_writer_free(transport->pcap);
+    g_free(transport->scratch);
     g_free(transport->description);
     g_free(transport);
 }
@@ -257,6 +266,81 @@ static int send_all(int fd, const uint8_t *data, size_t len)
     return 0;
 }
 
+gboolean trafgen_transport_enable_vnet_hdr(TrafgenTransport *transport,
+                                           TrafgenVnetMode mode,
+                                           uint16_t gso_size, GError **error)
+{
+    int one = 1;
+
+    if (transport->kind != TRAFGEN_TRANSPORT_PACKET) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                    "--vnet-hdr needs the packet transport (--iface), not "
+                    "%s",
+                    transport->description);
+        return FALSE;
+    }
+    if (!transport->vnet &&
+        setsockopt(transport->fd, SOL_PACKET, PACKET_VNET_HDR, &one,
+                   sizeof(one)) < 0) {
+        return set_errno_error(error, errno, "PACKET_VNET_HDR on",
+                               transport->description);
+    }
+    transport->vnet = TRUE;
+    transport->vnet_mode = mode;
+    transport->gso_size = gso_size;
+    if (!transport->scratch) {
+        transport->scratch = g_malloc(RIG_NET_FRAME_MAX);
+    }
+    return TRUE;
+}
+
+int trafgen_transport_send_vnet(TrafgenTransport *transport,
+                                const RigVirtioNetHdrV1 *hdr,
+                                const uint8_t *frame, size_t len)
+{
+    struct iovec iov[2] = {
+        {.iov_base = (void *)hdr, .iov_len = VNET_HDR_LEGACY_LEN},
+        {.iov_base = (void *)frame, .iov_len = len},
+    };
+    struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
+    ssize_t n;
+
+    G_STATIC_ASSERT(offsetof(RigVirtioNetHdrV1, num_buffers) ==
+                    VNET_HDR_LEGACY_LEN);
+    if (!transport->vnet) {
+        return -EINVAL;
+    }
+    do {
+        n = sendmsg(transport->fd, &msg, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        return -errno;
+    }
+    return (size_t)n == VNET_HDR_LEGACY_LEN + len ? 0 : -EMSGSIZE;
+}
+
+/* A frame of a --vnet-hdr transport: offloaded as its mode says. */
+static int send_offloaded(TrafgenTransport *transport, const uint8_t *frame,
+                          size_t len)
+{
+    RigVirtioNetHdrV1 hdr;
+    int r;
+
+    if (len > RIG_NET_FRAME_MAX) {
+        return -EMSGSIZE;
+    }
+    memcpy(transport->scratch, frame, len);
+    r = trafgen_vnet_prepare(transport->vnet_mode, transport->gso_size,
+                             transport->scratch, len, &hdr);
+    if (r < 0) {
+        /* Not a frame the kernel could offload (a malformed case): plain. */
+        memset(&hdr, 0, sizeof(hdr));
+        memcpy(transport->scratch, frame, len);
+    }
+    return trafgen_transport_send_vnet(transport, &hdr, transport->scratch,
+                                       len);
+}
+
 int trafgen_transport_send(TrafgenTransport *transport, const uint8_t *frame,
                            size_t len, int64_t when_ns)
 {
@@ -266,6 +350,9 @@ int trafgen_transport_send(TrafgenTransport *transport, const uint8_t *frame,
     ssize_t n;
     int r;
 
+    if (transport->vnet) {
+        return send_offloaded(transport, frame, len);
+    }
     switch (transport->kind) {
     case TRAFGEN_TRANSPORT_PACKET:
     case TRAFGEN_TRANSPORT_DGRAM:
@@ -321,8 +408,9 @@ int trafgen_transport_send_batch(TrafgenTransport *transport,
     if (count == 0) {
         return -EINVAL;
     }
-    if (transport->kind != TRAFGEN_TRANSPORT_PACKET &&
-        transport->kind != TRAFGEN_TRANSPORT_DGRAM) {
+    if ((transport->kind != TRAFGEN_TRANSPORT_PACKET &&
+         transport->kind != TRAFGEN_TRANSPORT_DGRAM) ||
+        transport->vnet) {
         int r = trafgen_transport_send(transport, frames[0].iov_base,
                                        frames[0].iov_len, 0);
 

@@ -18,6 +18,9 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "net/wire.h"
+#include "trafgen/vnethdr.h"
+
 typedef enum {
     TRAFGEN_TRANSPORT_PACKET,
     TRAFGEN_TRANSPORT_STREAM,
@@ -84,6 +87,38 @@ TrafgenTransport *trafgen_transport_new_pcap(const char *path, GError **error);
  */
 int trafgen_transport_send(TrafgenTransport *transport, const uint8_t *frame,
                            size_t len, int64_t when_ns);
+
+/**
+ * trafgen_transport_enable_vnet_hdr:
+ * @transport: a packet transport
+ * @mode: what trafgen_transport_send() offloads from now on
+ *   (TRAFGEN_VNET_NONE: every frame goes with an all-zero header)
+ * @gso_size: MSS of GSO frames, 0 for the default
+ * @error: set when the transport is not a packet one, or the kernel
+ *   refuses PACKET_VNET_HDR
+ *
+ * Turns PACKET_VNET_HDR on: every frame is then written with a
+ * virtio-net header in front (vnethdr.h), which the tap hands to QEMU.
+ * Batches are sent one frame at a time.
+ *
+ * Returns: TRUE on success.
+ */
+gboolean trafgen_transport_enable_vnet_hdr(TrafgenTransport *transport,
+                                           TrafgenVnetMode mode,
+                                           uint16_t gso_size, GError **error);
+
+/**
+ * trafgen_transport_send_vnet:
+ * @transport: a transport after trafgen_transport_enable_vnet_hdr()
+ * @hdr: the header to send (its first 10 bytes: num_buffers is not sent)
+ * @frame: the frame, sent as it is
+ * @len: its length
+ *
+ * Returns: 0, or a negative errno (-EINVAL without PACKET_VNET_HDR).
+ */
+int trafgen_transport_send_vnet(TrafgenTransport *transport,
+                                const RigVirtioNetHdrV1 *hdr,
+                                const uint8_t *frame, size_t len);
 
 /**
  * trafgen_transport_send_batch:

@@ -52,6 +52,7 @@ static const char *const scenario_keys[] = {
     "payload",
     "flows",
     "rx_ring",
+    "vnet_hdr",
     "expect_frames",
     "expect_coalesced_frames",
     "min_coalescing_ratio",
@@ -607,10 +608,11 @@ static ProfileScenario *loader_read_scenario(const Loader *l, const char *g,
 {
     static const char *const families[] = {"ipv4", "ipv6", NULL};
     static const char *const rx_rings[] = {"normal", "full-at-drain", NULL};
+    static const char *const vnet_hdrs[] = {"none", "csum", "gso", NULL};
     static const char *const csums[] = {"any", "none", "needs-csum",
                                         "data-valid", NULL};
     g_autoptr(ProfileScenario) s = g_new0(ProfileScenario, 1);
-    guint family, rx_ring, csum;
+    guint family, rx_ring, csum, vnet_hdr;
     guint64 frames, coalesced;
 
     s->name = g_strstrip(g_strdup(g + strlen(SCENARIO_PREFIX)));
@@ -634,6 +636,8 @@ static ProfileScenario *loader_read_scenario(const Loader *l, const char *g,
         !loader_get_guint(l, g, "flows", 1, 64, 1, &s->flows, error) ||
         !loader_get_choice(l, g, "rx_ring", rx_rings, PROFILE_RX_NORMAL, FALSE,
                            &rx_ring, error) ||
+        !loader_get_choice(l, g, "vnet_hdr", vnet_hdrs, PROFILE_VNET_NONE,
+                           FALSE, &vnet_hdr, error) ||
         !loader_get_uint(l, g, "expect_frames", 0, G_MAXINT32, G_MAXUINT64,
                          &frames, error) ||
         !loader_get_uint(l, g, "expect_coalesced_frames", 0, G_MAXINT32,
@@ -652,6 +656,7 @@ static ProfileScenario *loader_read_scenario(const Loader *l, const char *g,
     }
     s->family = family == 0 ? PROFILE_FAMILY_IPV4 : PROFILE_FAMILY_IPV6;
     s->rx_ring = rx_ring;
+    s->vnet_hdr = vnet_hdr;
     s->csum_flags = csum;
     s->expect_frames = frames == G_MAXUINT64 ? -1 : (gint64)frames;
     s->expect_coalesced_frames =

@@ -65,6 +65,12 @@ typedef enum {
     PROFILE_RX_FULL_AT_DRAIN, /* no free RX buffer when the timer drains */
 } ProfileRxRing;
 
+typedef enum {
+    PROFILE_VNET_NONE, /* plain frames: the tap's header is all zero */
+    PROFILE_VNET_CSUM, /* TCP with NEEDS_CSUM (a checksum-offloading peer) */
+    PROFILE_VNET_GSO,  /* TCP data as GSO frames (an LSO peer) */
+} ProfileVnetHdr;
+
 /* One expected device counter: QEMU's VirtioNetRscStat name and value. */
 typedef struct {
     char *name;
@@ -81,6 +87,7 @@ typedef struct {
     guint payload;   /* bytes per data segment */
     guint flows;
     ProfileRxRing rx_ring;
+    ProfileVnetHdr vnet_hdr; /* how the frames reach the tap */
 
     /* Expectations; an unset one is not checked (and not reported). */
     gint64 expect_frames;           /* data frames delivered, -1 = unset */

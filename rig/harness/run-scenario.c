@@ -290,12 +290,45 @@ static gboolean wait_frame_read(ScenarioRun *r, GError **error)
     return TRUE;
 }
 
+/* The scenario's vnet_hdr as rsc-trafgen's offload mode. */
+static TrafgenVnetMode scenario_vnet_mode(const ProfileScenario *sc)
+{
+    switch (sc->vnet_hdr) {
+    case PROFILE_VNET_CSUM:
+        return TRAFGEN_VNET_CSUM;
+    case PROFILE_VNET_GSO:
+        return TRAFGEN_VNET_GSO;
+    case PROFILE_VNET_NONE:
+    default:
+        return TRAFGEN_VNET_NONE;
+    }
+}
+
+/*
+ * Injects one frame; with vnet_hdr the frame goes with the header an
+ * offloading peer's kernel would give it (the TCP checksum then holds the
+ * pseudo-header sum), and the oracle sees both as QEMU does.
+ */
 static gboolean inject_now(ScenarioRun *r, const guint8 *frame, gsize len,
                            GError **error)
 {
     gint64 t = rig_guest_net_get_vclock(r->env->guest);
-    int rc = trafgen_transport_send(r->env->injector, frame, len, 0);
+    TrafgenVnetMode mode = scenario_vnet_mode(r->sc);
+    RigVirtioNetHdrV1 hdr = {0};
+    g_autofree guint8 *copy = NULL;
+    int rc;
 
+    if (mode != TRAFGEN_VNET_NONE) {
+        copy = g_memdup2(frame, len);
+        if (trafgen_vnet_prepare(mode, 0, copy, len, &hdr) < 0) {
+            memcpy(copy, frame, len); /* a malformed case goes plain */
+            memset(&hdr, 0, sizeof(hdr));
+        }
+        frame = copy;
+        rc = trafgen_transport_send_vnet(r->env->injector, &hdr, frame, len);
+    } else {
+        rc = trafgen_transport_send(r->env->injector, frame, len, 0);
+    }
     if (rc < 0) {
         g_set_error(error, RUN_ERROR, RUN_ERROR_FAILED,
                     "injecting a frame on %s: %s", run_env_tap_name(),
@@ -304,7 +337,7 @@ static gboolean inject_now(ScenarioRun *r, const guint8 *frame, gsize len,
     }
     record_sent(r, frame, len, t);
     for (guint i = 0; i < G_N_ELEMENTS(r->oracle); i++) {
-        rsc_oracle_receive(r->oracle[i], (guint64)t, NULL, frame, len);
+        rsc_oracle_receive(r->oracle[i], (guint64)t, &hdr, frame, len);
     }
     return wait_frame_read(r, error);
 }
@@ -595,6 +628,11 @@ static gboolean run_realtime(ScenarioRun *r, TrafgenPattern *pattern,
      * CPU): QEMU and the guest share the remaining CPU of a 2-core host. */
     s.config.pacer.guard_ns = 20000;
     s.transport = r->env->injector;
+    if (sc->vnet_hdr != PROFILE_VNET_NONE &&
+        !trafgen_transport_enable_vnet_hdr(s.transport, scenario_vnet_mode(sc),
+                                           0, error)) {
+        return FALSE;
+    }
     thread = g_thread_new("rig-run-sender", sender_thread, &s);
     while (!g_atomic_int_get(&s.done)) {
         /* One pass over the used ring every 2 ms: polling harder only
@@ -612,6 +650,11 @@ static gboolean run_realtime(ScenarioRun *r, TrafgenPattern *pattern,
         }
     }
     g_thread_join(thread);
+    if (sc->vnet_hdr != PROFILE_VNET_NONE) {
+        /* Back to plain frames (an all-zero header) for the next one. */
+        trafgen_transport_enable_vnet_hdr(s.transport, TRAFGEN_VNET_NONE, 0,
+                                          NULL);
+    }
     if (!alive) {
         g_clear_error(&s.error);
         trafgen_report_free(s.report);
@@ -917,6 +960,13 @@ gboolean run_scenario(RunEnv *env, guint index, const ProfileScenario *scenario,
         return TRUE;
     }
     scenario_start(&r, index);
+    if (scenario->vnet_hdr != PROFILE_VNET_NONE &&
+        env->clock == PROFILE_CLOCK_QTEST &&
+        !trafgen_transport_enable_vnet_hdr(env->injector, TRAFGEN_VNET_NONE, 0,
+                                           error)) {
+        scenario_run_clear(&r);
+        return FALSE;
+    }
     if (env->clock == PROFILE_CLOCK_QTEST) {
         ok = run_deterministic(&r, pattern, error);
     } else {

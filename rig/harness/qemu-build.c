@@ -92,7 +92,8 @@ void qemu_build_load_record(QemuBuild *build, const char *record_path)
     }
     o = json_node_get_object(root);
     build->has_record = TRUE;
-    build->variant = member_string(o, "variant");
+    /* ci/build-qemu writes "build": "stock" | "fixed". */
+    build->variant = member_string(o, "build");
     build->version = member_string(o, "qemu_version");
     build->debian_version = member_string(o, "debian_version");
     build->series_hash = member_string(o, "series_sha256");
@@ -184,7 +185,7 @@ QemuBuild *qemu_build_resolve(const char *spec, GError **error)
                qemu_build_kind_from_variant(b->variant) != b->kind) {
         g_set_error(error, QEMU_BUILD_ERROR, QEMU_BUILD_ERROR_MISMATCH,
                     "--qemu %s resolved to %s, but its build record says "
-                    "variant \"%s\": fix RIG_QEMU%s or rebuild with "
+                    "build \"%s\": fix RIG_QEMU%s or rebuild with "
                     "ci/build",
                     b->requested, b->path, b->variant,
                     b->kind == QEMU_BUILD_STOCK ? "_STOCK" : "");

@@ -28,7 +28,7 @@ typedef struct {
     QemuBuildKind kind;
     char *requested;      /* "fixed", "stock" or the path as given */
     char *path;           /* the binary */
-    char *variant;        /* rig-qemu-build.json "variant", NULL if none */
+    char *variant;        /* rig-qemu-build.json "build", NULL if none */
     char *version;        /* upstream version, e.g. "10.0.13"; NULL unknown */
     char *debian_version; /* NULL unless built by ci/build-qemu */
     char *series_hash;    /* sha256 of the applied series; NULL likewise */

@@ -46,12 +46,12 @@ static int setup(void **state)
     assert_non_null(fx->dir);
     fx->fixed_bin = make_prefix(
         fx->dir, "fixed",
-        "{\"variant\": \"fixed\", \"qemu_version\": \"10.0.13\", "
+        "{\"build\": \"fixed\", \"qemu_version\": \"10.0.13\", "
         "\"debian_version\": \"1:10.0.13+ds-0+deb13u1\", "
         "\"series_sha256\": \"aaaa\", \"cache_key\": \"k1\", "
         "\"patches\": [\"0001-a.patch\", \"0002-b.patch\"]}");
     fx->stock_bin = make_prefix(fx->dir, "stock",
-                                "{\"variant\": \"stock\", \"qemu_version\": "
+                                "{\"build\": \"stock\", \"qemu_version\": "
                                 "\"10.0.13\", \"series_sha256\": \"bbbb\"}");
     g_setenv("RIG_QEMU", fx->fixed_bin, TRUE);
     g_setenv("RIG_QEMU_STOCK", fx->stock_bin, TRUE);
@@ -153,7 +153,7 @@ static void test_errors(void **state)
     assert_null(qemu_build_resolve("fixed", &e1));
     assert_true(
         g_error_matches(e1, QEMU_BUILD_ERROR, QEMU_BUILD_ERROR_MISMATCH));
-    assert_non_null(strstr(e1->message, "variant \"stock\""));
+    assert_non_null(strstr(e1->message, "build \"stock\""));
     g_setenv("RIG_QEMU", fx->fixed_bin, TRUE);
 
     assert_null(qemu_build_resolve("qemu-system-x86_64", &e2));

@@ -1072,35 +1072,60 @@ static CheckResult *check_oracle(const CheckScenario *cs, const char *name,
     return r;
 }
 
+/* Whether the fixed build has @patch (a file name or its number). */
+static gboolean build_has_patch(const CheckScenario *cs, const char *patch)
+{
+    if (cs->build != QEMU_BUILD_FIXED) {
+        return FALSE;
+    }
+    if (!cs->build_fix_patches) {
+        return TRUE;
+    }
+    for (guint i = 0; cs->build_fix_patches[i]; i++) {
+        if (g_str_has_prefix(cs->build_fix_patches[i], patch)) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
 /*
- * stock_known_failures apply to every build but the fixed one: the fixed
- * build must pass them (certification), any other QEMU stands for
- * upstream, whose RSC code is stock's.
+ * stock_known_failures apply to a build that lacks one of the fixed_by
+ * patches: stock, any other QEMU (it stands for upstream, whose RSC code
+ * is stock's) and a fixed build bisected before them.  The full fixed
+ * build must pass (certification).
  */
 static void apply_stock_failure(const CheckScenario *cs, CheckResult *r)
 {
     const ProfileScenario *sc = cs->scenario;
     const char *build = qemu_build_kind_name(cs->build);
+    g_autofree char *patches = NULL;
+    gboolean lacks = FALSE;
 
-    if (cs->build == QEMU_BUILD_FIXED ||
-        !profile_scenario_is_stock_failure(sc, r->name)) {
+    if (!profile_scenario_is_stock_failure(sc, r->name)) {
         return;
     }
+    for (guint i = 0; sc->fixed_by && sc->fixed_by[i]; i++) {
+        lacks |= !build_has_patch(cs, sc->fixed_by[i]);
+    }
+    if (!lacks) {
+        return;
+    }
+    patches = g_strjoinv(" + ", sc->fixed_by);
     if (r->status == CHECK_FAIL) {
         g_autofree char *old = r->detail;
 
         r->status = CHECK_XFAIL;
         r->detail = g_strdup_printf("known failure on the %s build: %s; fixed "
                                     "by %s%s%s",
-                                    build, sc->stock_failure_reason,
-                                    sc->fixed_by, old ? "; " : "",
-                                    old ? old : "");
+                                    build, sc->stock_failure_reason, patches,
+                                    old ? "; " : "", old ? old : "");
     } else if (r->status == CHECK_PASS) {
         r->status = CHECK_XPASS;
         r->detail = g_strdup_printf(
             "listed in stock_known_failures (%s, fixed by %s) but passed on "
             "the %s build: this QEMU has the fix",
-            sc->stock_failure_reason, sc->fixed_by, build);
+            sc->stock_failure_reason, patches, build);
     }
 }
 

@@ -132,6 +132,9 @@ typedef struct {
      * the fixed build (oracle-qemu is then not run), qemu mode on stock
      * and any other QEMU; and whether stock_known_failures apply. */
     QemuBuildKind build;
+    /* The fixed build's fix patches (borrowed), NULL when not recorded
+     * (then it is taken to have the whole series). */
+    char **build_fix_patches;
     RigRscStats oracle_counters; /* predicted by the reference mode */
     gboolean oracle_counters_valid;
     /* RSC negotiated for a family: QEMU then counts every frame of both

@@ -390,7 +390,7 @@ static void profile_scenario_free(gpointer data)
     g_free(s->known_failure_reason);
     g_strfreev(s->stock_known_failures);
     g_free(s->stock_failure_reason);
-    g_free(s->fixed_by);
+    g_strfreev(s->fixed_by);
     g_free(s);
 }
 
@@ -583,9 +583,28 @@ static gboolean loader_read_known_failures(const Loader *l, const char *g,
         !loader_read_check_list(l, g, "stock_known_failures",
                                 "stock_failure_reason",
                                 &s->stock_known_failures,
-                                &s->stock_failure_reason, error) ||
-        !loader_get_string(l, g, "fixed_by", FALSE, &s->fixed_by, error)) {
+                                &s->stock_failure_reason, error)) {
         return FALSE;
+    }
+    if (g_key_file_has_key(l->kf, g, "fixed_by", NULL)) {
+        s->fixed_by =
+            g_key_file_get_string_list(l->kf, g, "fixed_by", NULL, NULL);
+        for (guint i = 0; s->fixed_by && s->fixed_by[i]; i++) {
+            g_strstrip(s->fixed_by[i]);
+            if (!s->fixed_by[i][0] || strchr(s->fixed_by[i], '/')) {
+                loader_set_error(l, error, PROFILE_ERROR_INVALID, g,
+                                 "fixed_by",
+                                 "expected qemu-patches/ file names or their "
+                                 "numbers separated by ';', got \"%s\"",
+                                 s->fixed_by[i]);
+                return FALSE;
+            }
+        }
+        if (!s->fixed_by || !s->fixed_by[0]) {
+            loader_set_error(l, error, PROFILE_ERROR_INVALID, g, "fixed_by",
+                             "expected at least one patch");
+            return FALSE;
+        }
     }
     /* A stock deviation names the patch of the series that fixes it. */
     if (s->stock_known_failures && !s->fixed_by) {

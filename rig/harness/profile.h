@@ -103,7 +103,7 @@ typedef struct {
      * the fixed one), the reason, and the qemu-patches/ file fixing them. */
     char **stock_known_failures;
     char *stock_failure_reason;
-    char *fixed_by;
+    char **fixed_by; /* patch file names or their numbers, NULL-ended */
 } ProfileScenario;
 
 typedef struct {

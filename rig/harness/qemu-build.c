@@ -20,6 +20,7 @@ void qemu_build_free(QemuBuild *build)
     g_free(build->series_hash);
     g_free(build->cache_key);
     g_strfreev(build->patches);
+    g_strfreev(build->fix_patches);
     g_free(build);
 }
 
@@ -36,6 +37,7 @@ QemuBuild *qemu_build_copy(const QemuBuild *build)
     c->series_hash = g_strdup(build->series_hash);
     c->cache_key = g_strdup(build->cache_key);
     c->patches = g_strdupv(build->patches);
+    c->fix_patches = g_strdupv(build->fix_patches);
     c->has_record = build->has_record;
     return c;
 }
@@ -75,12 +77,34 @@ static char *member_string(JsonObject *o, const char *name)
     return g_strdup(json_node_get_string(n));
 }
 
+/* A member that is an array of strings; NULL when absent. */
+static GStrv member_strv(JsonObject *o, const char *name)
+{
+    JsonNode *n = json_object_get_member(o, name);
+    GPtrArray *v;
+    JsonArray *arr;
+
+    if (!n || !JSON_NODE_HOLDS_ARRAY(n)) {
+        return NULL;
+    }
+    arr = json_node_get_array(n);
+    v = g_ptr_array_new();
+    for (guint i = 0; i < json_array_get_length(arr); i++) {
+        JsonNode *e = json_array_get_element(arr, i);
+
+        if (JSON_NODE_HOLDS_VALUE(e) &&
+            json_node_get_value_type(e) == G_TYPE_STRING) {
+            g_ptr_array_add(v, g_strdup(json_node_get_string(e)));
+        }
+    }
+    g_ptr_array_add(v, NULL);
+    return (GStrv)g_ptr_array_free(v, FALSE);
+}
+
 void qemu_build_load_record(QemuBuild *build, const char *record_path)
 {
     g_autoptr(JsonParser) parser = json_parser_new();
-    g_autoptr(GPtrArray) patches = g_ptr_array_new();
     JsonNode *root;
-    JsonArray *arr;
     JsonObject *o;
 
     if (!json_parser_load_from_file(parser, record_path, NULL)) {
@@ -98,22 +122,8 @@ void qemu_build_load_record(QemuBuild *build, const char *record_path)
     build->debian_version = member_string(o, "debian_version");
     build->series_hash = member_string(o, "series_sha256");
     build->cache_key = member_string(o, "cache_key");
-    arr = json_object_has_member(o, "patches")
-              ? json_object_get_array_member(o, "patches")
-              : NULL;
-    for (guint i = 0; arr && i < json_array_get_length(arr); i++) {
-        JsonNode *n = json_array_get_element(arr, i);
-
-        if (JSON_NODE_HOLDS_VALUE(n) &&
-            json_node_get_value_type(n) == G_TYPE_STRING) {
-            g_ptr_array_add(patches, g_strdup(json_node_get_string(n)));
-        }
-    }
-    if (arr) {
-        g_ptr_array_add(patches, NULL);
-        build->patches = (GStrv)g_ptr_array_free(g_steal_pointer(&patches),
-                                                 FALSE);
-    }
+    build->patches = member_strv(o, "patches");
+    build->fix_patches = member_strv(o, "fix_patches");
 }
 
 /* The binary a keyword stands for: the environment, else the build's. */
@@ -204,6 +214,20 @@ static void add_string(JsonBuilder *jb, const char *key, const char *value)
     }
 }
 
+static void add_strv(JsonBuilder *jb, const char *key, GStrv v)
+{
+    json_builder_set_member_name(jb, key);
+    if (!v) {
+        json_builder_add_null_value(jb);
+        return;
+    }
+    json_builder_begin_array(jb);
+    for (guint i = 0; v[i]; i++) {
+        json_builder_add_string_value(jb, v[i]);
+    }
+    json_builder_end_array(jb);
+}
+
 JsonNode *qemu_build_to_json(const QemuBuild *build)
 {
     g_autoptr(JsonBuilder) jb = json_builder_new();
@@ -217,16 +241,8 @@ JsonNode *qemu_build_to_json(const QemuBuild *build)
     add_string(jb, "debian_version", build->debian_version);
     add_string(jb, "patch_series_hash", build->series_hash);
     add_string(jb, "cache_key", build->cache_key);
-    json_builder_set_member_name(jb, "patches");
-    if (build->patches) {
-        json_builder_begin_array(jb);
-        for (guint i = 0; build->patches[i]; i++) {
-            json_builder_add_string_value(jb, build->patches[i]);
-        }
-        json_builder_end_array(jb);
-    } else {
-        json_builder_add_null_value(jb);
-    }
+    add_strv(jb, "patches", build->patches);
+    add_strv(jb, "fix_patches", build->fix_patches);
     json_builder_end_object(jb);
     return json_builder_get_root(jb);
 }

@@ -34,6 +34,7 @@ typedef struct {
     char *series_hash;    /* sha256 of the applied series; NULL likewise */
     char *cache_key;      /* ci/build-qemu's prefix key; NULL likewise */
     GStrv patches;        /* applied patch files, in order; NULL likewise */
+    GStrv fix_patches;    /* those of class fix; NULL when not recorded */
     gboolean has_record;  /* <prefix>/rig-qemu-build.json was read */
 } QemuBuild;
 
@@ -106,7 +107,7 @@ const char *qemu_build_kind_name(QemuBuildKind kind);
  *
  * Returns: (transfer full): {"build", "requested", "path", "variant",
  *   "version", "debian_version", "patch_series_hash", "cache_key",
- *   "patches"} (json_node_unref)
+ *   "patches", "fix_patches"} (json_node_unref)
  */
 JsonNode *qemu_build_to_json(const QemuBuild *build);
 

@@ -266,6 +266,8 @@ JsonNode *report_to_json(const Report *report)
         add_string(b, "guest_features", p->guest_features);
         json_builder_set_member_name(b, "qemu");
         add_qemu(b, p->qemu, NULL, FALSE);
+        add_string(b, "oracle_fixes", p->oracle_fixes);
+        add_string(b, "unknown_fix_patches", p->unknown_fix_patches);
         json_builder_end_object(b);
     }
     json_builder_end_array(b);

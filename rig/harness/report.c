@@ -17,6 +17,8 @@ static void report_profile_free(gpointer data)
     g_free(p->clock_fallback);
     g_clear_pointer(&p->qemu_capabilities, json_node_unref);
     qemu_build_free(p->qemu);
+    g_free(p->oracle_fixes);
+    g_free(p->unknown_fix_patches);
     g_free(p);
 }
 
@@ -101,7 +103,8 @@ ReportScenario *report_add_scenario(Report *report, const Profile *profile,
     s->name = g_strdup(scenario->name);
     s->family = g_strdup(profile_family_name(scenario->family));
     s->pattern = g_strdup(scenario->pattern);
-    s->fixed_by = g_strdup(scenario->fixed_by);
+    s->fixed_by =
+        scenario->fixed_by ? g_strjoinv(";", scenario->fixed_by) : NULL;
     if (rp && rp->qemu && g_str_equal(rp->name, profile->name)) {
         s->qemu_build = g_strdup(qemu_build_kind_name(rp->qemu->kind));
     }

@@ -13,6 +13,7 @@
 #include <glib/gstdio.h>
 
 #include "guest/profile.h"
+#include "rsc/fixes.h"
 #include "qemu/rsc-stats.h"
 
 #define NIC_ID   "net0"
@@ -259,6 +260,34 @@ static gboolean choose_capabilities(RunEnv *env, const char *qemu,
     return TRUE;
 }
 
+/*
+ * The fixed build is compared with the fixes it has: a series landing (or
+ * bisected) patch by patch passes after each one.  A fix patch the oracle
+ * does not know is modelled as nothing, and said.
+ */
+static void choose_spec_fixes(RunEnv *env, Report *report)
+{
+    ReportProfile *rp =
+        g_ptr_array_index(report->profiles, report->profiles->len - 1);
+    g_autofree char *unknown = NULL;
+
+    env->spec_fixes = RSC_FIX_ALL;
+    if (env->build->kind == QEMU_BUILD_FIXED && env->build->fix_patches) {
+        env->spec_fixes = rsc_fixes_for_series(
+            (const char *const *)env->build->fix_patches, &unknown);
+    }
+    g_free(rp->oracle_fixes);
+    rp->oracle_fixes = rsc_fixes_describe(env->spec_fixes);
+    if (unknown) {
+        g_free(rp->unknown_fix_patches);
+        rp->unknown_fix_patches = g_steal_pointer(&unknown);
+        g_printerr("rig run: warning: the oracle does not know what %s "
+                   "fixes: spec mode models it as no change (rig/rsc/fixes.c)"
+                   "\n",
+                   rp->unknown_fix_patches);
+    }
+}
+
 RunEnv *run_env_start(const Profile *profile, const RunOptions *options,
                       QemuBuild *build, Report *report, GError **error)
 {
@@ -276,6 +305,7 @@ RunEnv *run_env_start(const Profile *profile, const RunOptions *options,
     if (!choose_capabilities(env, build->path, report, error)) {
         return NULL;
     }
+    choose_spec_fixes(env, report);
     if (options->trace) {
         g_autofree char *no_trace =
             rig_qemu_caps_missing(env->caps, RIG_QEMU_CAP_RSC_TRACE);

@@ -18,6 +18,9 @@ struct RunEnv {
     const RunOptions *options;
     QemuBuild *build;    /* borrowed: the QEMU this profile runs on */
     RunTrace *trace_log; /* --trace; NULL otherwise */
+    /* What the "spec" oracle models: on the fixed build the fixes its
+     * record lists (all when it lists none), else every fix. */
+    guint spec_fixes;
     RigNetns *netns;
     RigVm *vm;
     RigQtest *qtest;

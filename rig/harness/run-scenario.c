@@ -866,7 +866,9 @@ static void scenario_start(ScenarioRun *r, guint index)
     if (env->clock == PROFILE_CLOCK_QTEST) {
         for (guint m = 0; m < 2; m++) {
             RscOracleConfig cfg = {
-                .mode = m == 0 ? RSC_MODE_QEMU : RSC_MODE_SPEC,
+                .mode = m == 0 || env->spec_fixes == 0 ? RSC_MODE_QEMU
+                                                       : RSC_MODE_SPEC,
+                .fixes = m == 0 ? 0 : env->spec_fixes,
                 .interval_ns = (guint64)env->profile->rsc_interval_us * 1000,
                 .ipv4_enabled = env->rsc_ipv4,
                 .ipv6_enabled = env->rsc_ipv6,
@@ -951,6 +953,7 @@ gboolean run_scenario(RunEnv *env, guint index, const ProfileScenario *scenario,
     r.cs->window_tolerance = p->window_tolerance;
     r.cs->spec_must_pass = p->spec_must_pass;
     r.cs->build = env->build->kind;
+    r.cs->build_fix_patches = env->build->fix_patches;
     r.cs->rsc_enabled = env->rsc_ipv4 || env->rsc_ipv6;
     if (!mark_unavailable(env, scenario, r.cs)) {
         /* Nothing of it can run on this QEMU: every check says why. */

@@ -19,7 +19,6 @@ typedef struct RscSeg {
     guint16 payload;       /* TCP payload bytes held (unit.payload) */
     guint16 packets;       /* uint16_t in QEMU: wraps the same way */
     guint16 max_payload;   /* spec mode: gso_size, largest data segment */
-    gboolean psh;          /* spec mode: PSH ORed over the data segments */
     gboolean coalesced;    /* is_coalesced: delivered with RSC_INFO */
     gboolean waiting;      /* spec mode: undeliverable, kept for the guest */
 } RscSeg;
@@ -42,6 +41,7 @@ typedef struct RscHeld {
 
 struct RscOracle {
     RscOracleConfig cfg;
+    guint fixes; /* RscFix bits in effect: 0 in qemu mode */
     guint64 now;
     guint64 rx_free;
     guint64 arm_counter;
@@ -53,6 +53,11 @@ struct RscOracle {
     guint64 lost_segments;
     guint64 lost_bytes;
 };
+
+static gboolean has_fix(const RscOracle *o, RscFix fix)
+{
+    return (o->fixes & fix) != 0;
+}
 
 static void rsc_seg_free(RscSeg *seg)
 {
@@ -90,6 +95,9 @@ RscOracle *rsc_oracle_new(const RscOracleConfig *cfg)
         o->cfg.interval_ns = RSC_DEFAULT_INTERVAL_NS;
     }
     o->rx_free = RSC_RX_BUFFERS_UNLIMITED;
+    if (o->cfg.mode == RSC_MODE_SPEC) {
+        o->fixes = o->cfg.fixes ? (o->cfg.fixes & RSC_FIX_ALL) : RSC_FIX_ALL;
+    }
     for (int f = 0; f < RSC_FAMILY_COUNT; f++) {
         g_queue_init(&o->chains[f].segs);
     }
@@ -183,8 +191,9 @@ static void rsc_spec_finish_coalesced(RscSeg *seg, RigVirtioNetHdrV1 *hdr)
     rig_le16_set(&hdr->hdr_len,
                  (guint16)(RIG_ETH_HLEN + ip_hlen + seg->unit.tcp_hdr_len));
     rig_le16_set(&hdr->gso_size, seg->max_payload);
-    /* The flags byte: ACK, and PSH when any merged segment pushed. */
-    tcp[13] = (guint8)(RIG_TCP_ACK | (seg->psh ? RIG_TCP_PSH : 0));
+    /* The flags byte: ACK, and PSH as the unit has it (ORed with the PSH
+     * fix, else the newest segment's). */
+    tcp[13] = (guint8)(RIG_TCP_ACK | (tcp[13] & RIG_TCP_PSH));
     if (seg->family == RSC_FAMILY_IPV4) {
         RigIpv4Hdr *ip = (RigIpv4Hdr *)(frame + RIG_ETH_HLEN);
 
@@ -218,7 +227,7 @@ static gboolean rsc_drain_seg(RscOracle *o, RscFamily family, RscSeg *seg,
     gsize len;
     gboolean ok;
 
-    if (o->cfg.mode == RSC_MODE_SPEC && o->rx_free == 0) {
+    if (has_fix(o, RSC_FIX_RING_FULL) && o->rx_free == 0) {
         if (!seg->waiting) {
             seg->waiting = TRUE;
             g_queue_push_tail(&o->waiting, seg);
@@ -230,10 +239,10 @@ static gboolean rsc_drain_seg(RscOracle *o, RscFamily family, RscSeg *seg,
         hdr.gso_type = family == RSC_FAMILY_IPV4 ? RIG_VIRTIO_NET_HDR_GSO_TCPV4
                                                  : RIG_VIRTIO_NET_HDR_GSO_TCPV6;
         rig_vnet_hdr_set_rsc(&hdr, seg->packets, 0);
-        if (o->cfg.mode == RSC_MODE_SPEC) {
+        if (has_fix(o, RSC_FIX_HEADER)) {
             rsc_spec_finish_coalesced(seg, &hdr);
         }
-    } else if (o->cfg.mode == RSC_MODE_QEMU) {
+    } else if (!has_fix(o, RSC_FIX_HEADER)) {
         /* Spec mode delivers a lone segment with the header it came with. */
         hdr.flags = 0;
         hdr.gso_type = RIG_VIRTIO_NET_HDR_GSO_NONE;
@@ -266,14 +275,14 @@ static void rsc_purge(RscOracle *o, RscFamily family)
     RscChain *chain = &o->chains[family];
 
     chain->timer_armed = FALSE;
-    if (o->cfg.mode == RSC_MODE_SPEC) {
+    if (has_fix(o, RSC_FIX_RING_FULL)) {
         /* Segments the guest can not take stay, waiting (rsc_drain_seg). */
         for (GList *l = chain->segs.head, *next; l; l = next) {
             next = l->next;
             rsc_drain_seg(o, family, l->data, RSC_CAUSE_TIMER);
         }
     }
-    while (o->cfg.mode == RSC_MODE_QEMU && !g_queue_is_empty(&chain->segs)) {
+    while (!has_fix(o, RSC_FIX_RING_FULL) && !g_queue_is_empty(&chain->segs)) {
         if (!rsc_drain_seg(o, family, g_queue_peek_head(&chain->segs),
                            RSC_CAUSE_TIMER)) {
             chain->stats.purge_failed++;
@@ -291,7 +300,7 @@ static void rsc_cache(RscOracle *o, RscFamily family,
     RscSeg *seg = g_new0(RscSeg, 1);
 
     /* Spec mode: Ethernet padding after the IP datagram is not kept. */
-    if (o->cfg.mode == RSC_MODE_SPEC) {
+    if (has_fix(o, RSC_FIX_PADDING)) {
         len = MIN(len, rsc_ip_end(family, frame));
     }
     /*
@@ -306,7 +315,6 @@ static void rsc_cache(RscOracle *o, RscFamily family,
     seg->payload = unit->payload;
     seg->packets = 1;
     seg->max_payload = unit->payload;
-    seg->psh = (frame[unit->tcp_off + 13] & RIG_TCP_PSH) != 0;
     g_queue_push_tail(&chain->segs, seg);
     chain->stats.cache++;
 }
@@ -329,7 +337,8 @@ static void rsc_append(RscOracle *o, RscFamily family, RscSeg *seg,
     rig_be16_put(o_frame + len_off, (guint16)(ip_len_field + unit->payload));
     seg->payload = (guint16)(seg->payload + unit->payload);
 
-    if (o->cfg.mode == RSC_MODE_QEMU) {
+    seg->max_payload = MAX(seg->max_payload, unit->payload);
+    if (!has_fix(o, RSC_FIX_PSH)) {
         /*
          * The whole data-offset/flags word comes from the new segment: PSH
          * survives only when the newest segment has it, and so would a
@@ -338,14 +347,14 @@ static void rsc_append(RscOracle *o, RscFamily family, RscSeg *seg,
         memcpy(o_frame + tcp_off + offsetof(RigTcpHdr, doff_flags),
                frame + tcp_off + offsetof(RigTcpHdr, doff_flags), 2);
     } else {
-        /* PSH is ORed (Microsoft); the newest timestamp values win. */
-        seg->psh |= (frame[tcp_off + 13] & RIG_TCP_PSH) != 0;
-        seg->max_payload = MAX(seg->max_payload, unit->payload);
-        if (unit->has_ts) {
-            memcpy(o_frame + tcp_off + RIG_TCP_HLEN,
-                   frame + tcp_off + RIG_TCP_HLEN, RSC_TS_OPTIONS_LEN);
-            seg->unit.tsval = unit->tsval;
-        }
+        /* PSH is ORed over the unit (Microsoft). */
+        o_frame[tcp_off + 13] |= frame[tcp_off + 13] & RIG_TCP_PSH;
+    }
+    if (has_fix(o, RSC_FIX_TIMESTAMPS) && unit->has_ts) {
+        /* The newest timestamp values win (same layout: checked). */
+        memcpy(o_frame + tcp_off + RIG_TCP_HLEN,
+               frame + tcp_off + RIG_TCP_HLEN, RSC_TS_OPTIONS_LEN);
+        seg->unit.tsval = unit->tsval;
     }
     /* Ack and window come from the new segment. */
     memcpy(o_frame + tcp_off + offsetof(RigTcpHdr, ack_seq),
@@ -374,7 +383,7 @@ static gboolean rsc_do_coalesce(RscOracle *o, RscFamily family,
 
     for (GList *l = chain->segs.head; l; l = l->next) {
         RscSeg *seg = l->data;
-        RscMerge merge = rsc_rules_merge(o->cfg.mode, family, seg->frame->data,
+        RscMerge merge = rsc_rules_merge(o->fixes, family, seg->frame->data,
                                          seg->payload, &seg->unit, frame, unit,
                                          &chain->stats);
         RigTcpHdr *o_tcp;
@@ -385,7 +394,7 @@ static gboolean rsc_do_coalesce(RscOracle *o, RscFamily family,
         case RSC_MERGE_FINAL:
             if (!rsc_drain_seg(o, family, seg, RSC_CAUSE_DRAIN)) {
                 /* Spec mode: the unit waits, this frame waits behind it. */
-                if (o->cfg.mode == RSC_MODE_QEMU) {
+                if (!has_fix(o, RSC_FIX_RING_FULL)) {
                     chain->stats.final_failed++;
                 }
                 return FALSE;
@@ -431,7 +440,7 @@ static gboolean rsc_drain_flow(RscOracle *o, RscFamily family,
                 break;
             }
             /* Spec mode: the unit waits, this frame waits behind it. */
-            if (o->cfg.mode == RSC_MODE_SPEC) {
+            if (has_fix(o, RSC_FIX_RING_FULL)) {
                 return FALSE;
             }
             chain->stats.drain_failed++;
@@ -482,7 +491,7 @@ static gboolean rsc_process(RscOracle *o, const RigVirtioNetHdrV1 *hdr,
         return rsc_deliver(o, hdr, frame, len, RSC_CAUSE_NORMAL, (int)family);
     }
 
-    switch (rsc_rules_classify(o->cfg.mode, family, hdr, frame, len,
+    switch (rsc_rules_classify(o->fixes, family, hdr, frame, len,
                                &chain->stats, &unit)) {
     case RSC_VERDICT_BYPASS:
         ok = rsc_deliver(o, hdr, frame, len, RSC_CAUSE_BYPASS, (int)family);
@@ -500,7 +509,7 @@ static gboolean rsc_process(RscOracle *o, const RigVirtioNetHdrV1 *hdr,
      * one (no RX buffer) leaves the counters as they were.  Stock counts
      * every attempt.
      */
-    if (!ok && o->cfg.mode == RSC_MODE_SPEC) {
+    if (!ok && has_fix(o, RSC_FIX_RING_FULL)) {
         chain->stats = snapshot;
     }
     return ok;

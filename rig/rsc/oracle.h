@@ -50,36 +50,13 @@
  * Not modelled: receive filtering (MAC/VLAN/promisc), the DHCP checksum
  * workaround (work_around_broken_dhclient), RSS, a stopped VM.
  *
- * Differences between the two modes, all in one place (every other rule
- * is the same in both; QEMU source of the quirk in brackets):
- *
- * | # | topic              | RSC_MODE_QEMU          | RSC_MODE_SPEC          |
- * |---|--------------------|------------------------|------------------------|
- * | 1 | flags of a         | RSC_INFO (4)           | RSC_INFO | NEEDS_CSUM  |
- * |   | coalesced frame    | [drain_seg]            | (5)                    |
- * | 2 | gso_size of a      | the first frame's tap  | MSS: payload length of |
- * |   | coalesced frame    | value, normally 0      | the first data segment |
- * | 3 | duplicate ACK:     | finalizes; dup_acks    | without payload: kept  |
- * |   | same seq, ack and  | (csum_offset) always 0 | in the cached segment, |
- * |   | window             | [handle_ack never sets | dup_acks + 1, RSC_INFO |
- * |   |                    | seg->dup_ack]          | set, segments as is    |
- * | 4 | IPv4 header csum   | stale after the length | recomputed on delivery |
- * |   | of coalesced frame | grew                   |                        |
- * | 5 | TCP ECE / CWR      | coalesced like ACK     | finalize, counted      |
- * |   |                    | [tcp_ctrl_check masks  | tcp_ctrl_drain (seed   |
- * |   |                    | flags with 0x3F first] | commit message)        |
- * | 6 | IPv6 ECN bypass    | tests byte 1 & 0xC0:   | tests traffic class &  |
- * |   | (ip_ecn)           | two DSCP bits [IP6_ECN | 0x03, the ECN field    |
- * |   |                    | on ip6_un3_ecn]        |                        |
- * | 7 | Ethernet padding   | kept: more payload is  | cut at the IP end      |
- * |   | after the first    | appended after it      | before appending       |
- * |   | frame's IP packet  | [coalesce_data]        |                        |
- *
- * Both modes leave the TCP checksum of a coalesced frame unchanged (the
- * seed: the guest must not rely on it), keep hdr_len from the first frame,
- * and use the same size limits: an IPv4 total length of at most 65515
- * (VIRTIO_NET_MAX_IP4_PAYLOAD = 65535 - 20, so 65475 bytes of TCP payload)
- * and an IPv6 payload length of at most 65535 (65515 bytes of TCP payload).
+ * Modes: RSC_MODE_QEMU is stock QEMU 10.0.13 with its quirks; RSC_MODE_SPEC
+ * is the fixed build (qemu-patches/), one RscFix bit per fix.  The table of
+ * every difference, with the QEMU function each quirk comes from, is in
+ * rig/rsc/README.md ("qemu and spec modes").  Both modes use the same size
+ * limits: an IPv4 total length of at most 65515 (VIRTIO_NET_MAX_IP4_PAYLOAD
+ * = 65535 - 20, so 65475 bytes of TCP payload) and an IPv6 payload length of
+ * at most 65535 (65515 bytes of TCP payload).
  */
 #pragma once
 
@@ -115,8 +92,35 @@ typedef enum RscCause {
     RSC_CAUSE_COUNT,
 } RscCause;
 
+/*
+ * The fixes of the fixed QEMU build, one bit each (qemu-patches/; which
+ * patch carries which: rig/rsc/fixes.c).  qemu mode models none, spec mode
+ * the set in RscOracleConfig.fixes: all of them unless the harness runs a
+ * fixed build whose record lists fewer (a series landing patch by patch,
+ * or bisected).
+ */
+typedef enum RscFix {
+    RSC_FIX_ECE_CWR = 1u << 0,    /* ECE and CWR end coalescing */
+    RSC_FIX_ECN = 1u << 1,        /* IPv6 ECN bits; CE ends, ECT coalesces */
+    RSC_FIX_DUP_ACK = 1u << 2,    /* no ACK merged as data at the next seq */
+    RSC_FIX_HEADER = 1u << 3,     /* NEEDS_CSUM, gso_size, hdr_len, csums;
+                                   * a lone segment keeps its header */
+    RSC_FIX_PSH = 1u << 4,        /* PSH ORed */
+    RSC_FIX_CSUM = 1u << 5,       /* bad IPv4/TCP checksum finalizes */
+    RSC_FIX_VNET_HDR = 1u << 6,   /* an offloaded backend header finalizes */
+    RSC_FIX_RING_FULL = 1u << 7,  /* units kept while the ring is full */
+    RSC_FIX_TIMESTAMPS = 1u << 8, /* timestamp-only segments coalesce */
+    RSC_FIX_OVERSIZE = 1u << 9,   /* the segment over 64 KiB starts a unit */
+    RSC_FIX_PADDING = 1u << 10,   /* Ethernet padding dropped from a unit */
+    RSC_FIX_TCP_HDRLEN = 1u << 11, /* TCP data offset checked (ip_hacked) */
+    RSC_FIX_FLUSH = 1u << 12,     /* units flushed when RSC is turned off */
+} RscFix;
+
+#define RSC_FIX_ALL ((1u << 13) - 1)
+
 typedef struct RscOracleConfig {
     RscMode mode;
+    guint fixes; /* spec mode: RscFix bits modelled; 0 means RSC_FIX_ALL */
     guint64 interval_ns;   /* rsc_interval; 0 means RSC_DEFAULT_INTERVAL_NS */
     gboolean ipv4_enabled; /* RSC_EXT && GUEST_TSO4 */
     gboolean ipv6_enabled; /* RSC_EXT && GUEST_TSO6 */

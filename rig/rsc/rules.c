@@ -36,7 +36,7 @@ static gsize rsc_tcp_off(RscFamily family)
  * DF-less frame counts ip_frag even when it is not a fragment (and a DF
  * frame with MF or an offset passes).
  */
-static gboolean rsc_sane_ipv4(RscMode mode, const guint8 *frame, gsize len,
+static gboolean rsc_sane_ipv4(guint fixes, const guint8 *frame, gsize len,
                               RscStats *stats, gboolean *ret_ce)
 {
     const RigIpv4Hdr *ip = rsc_ipv4(frame);
@@ -55,11 +55,11 @@ static gboolean rsc_sane_ipv4(RscMode mode, const guint8 *frame, gsize len,
         return FALSE;
     }
     /* Spec mode: only CE, and it finalizes instead (rsc_rules_classify). */
-    if (mode == RSC_MODE_QEMU && (ip->tos & RIG_ECN_MASK)) {
+    if (!(fixes & RSC_FIX_ECN) && (ip->tos & RIG_ECN_MASK)) {
         stats->ip_ecn++;
         return FALSE;
     }
-    if (mode == RSC_MODE_SPEC && (ip->tos & RIG_ECN_MASK) == RIG_ECN_CE) {
+    if ((fixes & RSC_FIX_ECN) && (ip->tos & RIG_ECN_MASK) == RIG_ECN_CE) {
         stats->ip_ecn++;
         *ret_ce = TRUE;
         return TRUE;
@@ -77,7 +77,7 @@ static gboolean rsc_sane_ipv4(RscMode mode, const guint8 *frame, gsize len,
  * not TCP).  QEMU tests ECN with IP6_ECN(second byte) = byte & 0xC0,
  * which are two DSCP bits: the real ECN bits are (byte >> 4) & 3.
  */
-static gboolean rsc_sane_ipv6(RscMode mode, const guint8 *frame, gsize len,
+static gboolean rsc_sane_ipv6(guint fixes, const guint8 *frame, gsize len,
                               RscStats *stats, gboolean *ret_ce)
 {
     const RigIpv6Hdr *ip6 = rsc_ipv6(frame);
@@ -95,7 +95,7 @@ static gboolean rsc_sane_ipv6(RscMode mode, const guint8 *frame, gsize len,
         stats->ip_hacked++;
         return FALSE;
     }
-    if (mode == RSC_MODE_SPEC) {
+    if (fixes & RSC_FIX_ECN) {
         if ((rig_ipv6_traffic_class(ip6) & RIG_ECN_MASK) == RIG_ECN_CE) {
             stats->ip_ecn++;
             *ret_ce = TRUE;
@@ -146,13 +146,13 @@ static gboolean rsc_ts_only(const guint8 *opt, guint len, RscUnit *unit)
     return unit->has_ts;
 }
 
-static RscVerdict rsc_ctrl_check(RscMode mode, guint16 doff_flags,
+static RscVerdict rsc_ctrl_check(guint fixes, guint16 doff_flags,
                                  RscStats *stats)
 {
     guint16 seen = doff_flags & RSC_QEMU_FLAG_MASK;
     guint16 drain = RIG_TCP_FIN | RIG_TCP_URG | RIG_TCP_RST;
 
-    if (mode == RSC_MODE_SPEC) {
+    if (fixes & RSC_FIX_ECE_CWR) {
         seen = doff_flags & RIG_TCP_FLAGS_MASK;
         drain |= RIG_TCP_ECE | RIG_TCP_CWR;
     }
@@ -165,7 +165,7 @@ static RscVerdict rsc_ctrl_check(RscMode mode, guint16 doff_flags,
         return RSC_VERDICT_FINAL;
     }
     /* Spec mode looks at the options themselves (rsc_spec_checks). */
-    if (mode == RSC_MODE_QEMU && (doff_flags >> 12) * 4u > RIG_TCP_HLEN) {
+    if (!(fixes & RSC_FIX_TIMESTAMPS) && (doff_flags >> 12) * 4u > RIG_TCP_HLEN) {
         stats->tcp_all_opt++;
         return RSC_VERDICT_FINAL;
     }
@@ -216,7 +216,7 @@ static gboolean rsc_tcp_csum_ok(RscFamily family, const guint8 *frame,
  * (its GSO or partial checksum would be lost in a merge), then the
  * checksums unless the backend vouched for them (DATA_VALID).
  */
-static RscVerdict rsc_spec_checks(RscFamily family,
+static RscVerdict rsc_spec_checks(guint fixes, RscFamily family,
                                   const RigVirtioNetHdrV1 *hdr,
                                   const guint8 *frame, RscUnit *unit,
                                   RscStats *stats)
@@ -224,21 +224,26 @@ static RscVerdict rsc_spec_checks(RscFamily family,
     const guint8 *opt = frame + unit->tcp_off + RIG_TCP_HLEN;
     guint l4_len = unit->tcp_hdr_len + unit->payload;
 
-    if (unit->tcp_hdr_len > RIG_TCP_HLEN) {
+    if ((fixes & RSC_FIX_TIMESTAMPS) && unit->tcp_hdr_len > RIG_TCP_HLEN) {
         if (!rsc_ts_only(opt, unit->tcp_hdr_len - RIG_TCP_HLEN, unit)) {
             stats->tcp_all_opt++;
             return RSC_VERDICT_FINAL;
         }
         stats->tcp_option++;
     }
-    unit->ecn = family == RSC_FAMILY_IPV4
-                    ? (rsc_ipv4(frame)->tos & RIG_ECN_MASK)
-                    : (rig_ipv6_traffic_class(rsc_ipv6(frame)) & RIG_ECN_MASK);
-    if (hdr->gso_type != RIG_VIRTIO_NET_HDR_GSO_NONE ||
-        (hdr->flags & RIG_VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
+    if (fixes & RSC_FIX_ECN) {
+        unit->ecn =
+            family == RSC_FAMILY_IPV4
+                ? (rsc_ipv4(frame)->tos & RIG_ECN_MASK)
+                : (rig_ipv6_traffic_class(rsc_ipv6(frame)) & RIG_ECN_MASK);
+    }
+    if ((fixes & RSC_FIX_VNET_HDR) &&
+        (hdr->gso_type != RIG_VIRTIO_NET_HDR_GSO_NONE ||
+         (hdr->flags & RIG_VIRTIO_NET_HDR_F_NEEDS_CSUM))) {
         return RSC_VERDICT_FINAL;
     }
-    if (!(hdr->flags & RIG_VIRTIO_NET_HDR_F_DATA_VALID)) {
+    if ((fixes & RSC_FIX_CSUM) &&
+        !(hdr->flags & RIG_VIRTIO_NET_HDR_F_DATA_VALID)) {
         if (family == RSC_FAMILY_IPV4 &&
             rig_csum_finish(rig_csum_add(0, rsc_ipv4(frame), RIG_IPV4_HLEN))) {
             return RSC_VERDICT_FINAL;
@@ -250,7 +255,7 @@ static RscVerdict rsc_spec_checks(RscFamily family,
     return RSC_VERDICT_CANDIDATE;
 }
 
-RscVerdict rsc_rules_classify(RscMode mode, RscFamily family,
+RscVerdict rsc_rules_classify(guint fixes, RscFamily family,
                               const RigVirtioNetHdrV1 *hdr,
                               const guint8 *frame, gsize len, RscStats *stats,
                               RscUnit *ret_unit)
@@ -267,7 +272,7 @@ RscVerdict rsc_rules_classify(RscMode mode, RscFamily family,
             stats->bypass_not_tcp++;
             return RSC_VERDICT_BYPASS;
         }
-        if (!rsc_sane_ipv4(mode, frame, len, stats, &ce)) {
+        if (!rsc_sane_ipv4(fixes, frame, len, stats, &ce)) {
             return RSC_VERDICT_BYPASS;
         }
         unit.ip_len = rig_be16(rsc_ipv4(frame)->tot_len);
@@ -276,7 +281,7 @@ RscVerdict rsc_rules_classify(RscMode mode, RscFamily family,
         if (len < RSC_MIN_FRAME_IPV6) {
             return RSC_VERDICT_BYPASS;
         }
-        if (!rsc_sane_ipv6(mode, frame, len, stats, &ce)) {
+        if (!rsc_sane_ipv6(fixes, frame, len, stats, &ce)) {
             return RSC_VERDICT_BYPASS;
         }
         unit.ip_len = rig_be16(rsc_ipv6(frame)->payload_len);
@@ -291,7 +296,7 @@ RscVerdict rsc_rules_classify(RscMode mode, RscFamily family,
         *ret_unit = unit;
         return RSC_VERDICT_FINAL;
     }
-    if (mode == RSC_MODE_SPEC &&
+    if ((fixes & RSC_FIX_TCP_HDRLEN) &&
         !rsc_spec_tcp_len_ok(family, frame, unit.ip_len, stats)) {
         return RSC_VERDICT_BYPASS;
     }
@@ -299,7 +304,7 @@ RscVerdict rsc_rules_classify(RscMode mode, RscFamily family,
     unit.tcp_off = rsc_tcp_off(family);
     tcp = (const RigTcpHdr *)(frame + unit.tcp_off);
     doff_flags = rig_be16(tcp->doff_flags);
-    verdict = rsc_ctrl_check(mode, doff_flags, stats);
+    verdict = rsc_ctrl_check(fixes, doff_flags, stats);
     if (verdict == RSC_VERDICT_BYPASS) {
         return verdict;
     }
@@ -320,8 +325,8 @@ RscVerdict rsc_rules_classify(RscMode mode, RscFamily family,
     unit.seq = rig_be32(tcp->seq);
     unit.ack = rig_be32(tcp->ack_seq);
     unit.window = rig_be16(tcp->window);
-    if (mode == RSC_MODE_SPEC && verdict == RSC_VERDICT_CANDIDATE) {
-        verdict = rsc_spec_checks(family, hdr, frame, &unit, stats);
+    if (verdict == RSC_VERDICT_CANDIDATE) {
+        verdict = rsc_spec_checks(fixes, family, hdr, frame, &unit, stats);
     }
     *ret_unit = unit;
     return verdict;
@@ -346,7 +351,7 @@ gboolean rsc_rules_same_flow(RscFamily family, const guint8 *a, const guint8 *b)
 }
 
 /* virtio_net_rsc_handle_ack: same sequence number, no new data. */
-static RscMerge rsc_merge_ack(RscMode mode, const RigTcpHdr *o_tcp,
+static RscMerge rsc_merge_ack(const RigTcpHdr *o_tcp,
                               const RscUnit *unit, RscStats *stats)
 {
     guint32 o_ack = rig_be32(o_tcp->ack_seq);
@@ -387,12 +392,11 @@ static RscMerge rsc_spec_merge_next_ack(const RigTcpHdr *o_tcp,
     return RSC_MERGE_FINAL;
 }
 
-RscMerge rsc_rules_merge(RscMode mode, RscFamily family,
+RscMerge rsc_rules_merge(guint fixes, RscFamily family,
                          const guint8 *seg_frame, guint16 seg_payload,
                          const RscUnit *seg_unit, const guint8 *frame,
                          const RscUnit *unit, RscStats *stats)
 {
-    gboolean spec = mode == RSC_MODE_SPEC;
     const RigTcpHdr *o_tcp;
     guint32 distance;
     guint o_ip_len;
@@ -412,29 +416,31 @@ RscMerge rsc_rules_merge(RscMode mode, RscFamily family,
     }
     if (distance == 0) {
         if (seg_payload != 0 || unit->payload == 0) {
-            return rsc_merge_ack(mode, o_tcp, unit, stats);
+            return rsc_merge_ack(o_tcp, unit, stats);
         }
         /* A pure ACK followed by data at the same sequence number. */
         stats->data_after_pure_ack++;
     } else if (distance != seg_payload) {
         stats->data_out_of_order++;
         return RSC_MERGE_FINAL;
-    } else if (spec && unit->payload == 0) {
+    } else if ((fixes & RSC_FIX_DUP_ACK) && unit->payload == 0) {
         return rsc_spec_merge_next_ack(o_tcp, unit, stats);
     }
     /*
      * Spec mode, before data is merged: a unit holds one option layout,
      * timestamps that never go backwards and one ECN codepoint.
      */
-    if (spec && (unit->has_ts != seg_unit->has_ts ||
+    if ((fixes & RSC_FIX_TIMESTAMPS) &&
+        (unit->has_ts != seg_unit->has_ts ||
                  memcmp(unit->ts_layout, seg_unit->ts_layout,
                         RSC_TS_OPTIONS_LEN) != 0)) {
         return RSC_MERGE_RESUME;
     }
-    if (spec && unit->has_ts && (gint32)(unit->tsval - seg_unit->tsval) < 0) {
+    if ((fixes & RSC_FIX_TIMESTAMPS) && unit->has_ts &&
+        (gint32)(unit->tsval - seg_unit->tsval) < 0) {
         return RSC_MERGE_FINAL;
     }
-    if (spec && unit->ecn != seg_unit->ecn) {
+    if ((fixes & RSC_FIX_ECN) && unit->ecn != seg_unit->ecn) {
         stats->ip_ecn++;
         return RSC_MERGE_RESUME;
     }
@@ -449,7 +455,7 @@ RscMerge rsc_rules_merge(RscMode mode, RscFamily family,
     if (o_ip_len + unit->payload > max_ip_len) {
         stats->over_size++;
         /* Spec mode: the segment starts the next unit. */
-        return spec ? RSC_MERGE_RESUME : RSC_MERGE_FINAL;
+        return (fixes & RSC_FIX_OVERSIZE) ? RSC_MERGE_RESUME : RSC_MERGE_FINAL;
     }
     stats->coalesced++;
     return RSC_MERGE_APPEND;

@@ -57,7 +57,7 @@ typedef enum RscMerge {
 
 /**
  * rsc_rules_classify:
- * @mode: oracle mode
+ * @fixes: the RscFix bits modelled (0: stock QEMU)
  * @family: the chain the ethertype selected
  * @hdr: the frame's vnet header from the tap (spec mode looks at its
  *   GSO type and checksum flags)
@@ -75,7 +75,7 @@ typedef enum RscMerge {
  *
  * Returns: what to do with the frame.
  */
-RscVerdict rsc_rules_classify(RscMode mode, RscFamily family,
+RscVerdict rsc_rules_classify(guint fixes, RscFamily family,
                               const RigVirtioNetHdrV1 *hdr,
                               const guint8 *frame, gsize len, RscStats *stats,
                               RscUnit *ret_unit);
@@ -93,7 +93,7 @@ gboolean rsc_rules_same_flow(RscFamily family, const guint8 *a,
 
 /**
  * rsc_rules_merge:
- * @mode: oracle mode
+ * @fixes: the RscFix bits modelled (0: stock QEMU)
  * @family: chain family
  * @seg_frame: the cached segment's frame (borrowed)
  * @seg_payload: payload bytes the cached segment holds
@@ -107,7 +107,7 @@ gboolean rsc_rules_same_flow(RscFamily family, const guint8 *a,
  *
  * Returns: the outcome; the caller applies it.
  */
-RscMerge rsc_rules_merge(RscMode mode, RscFamily family,
+RscMerge rsc_rules_merge(guint fixes, RscFamily family,
                          const guint8 *seg_frame, guint16 seg_payload,
                          const RscUnit *seg_unit, const guint8 *frame,
                          const RscUnit *unit, RscStats *stats);

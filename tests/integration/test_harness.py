@@ -25,7 +25,8 @@ PROFILES = SOURCE_DIR / "hck-profiles"
 STATUSES = {"pass", "fail", "xfail", "xpass", "skip"}
 VIEW_KEYS = {"available", "unavailable_reason", "totals", "frames"}
 QEMU_KEYS = {"build", "requested", "path", "variant", "version",
-             "debian_version", "patch_series_hash", "cache_key", "patches"}
+             "debian_version", "patch_series_hash", "cache_key", "patches",
+             "fix_patches"}
 FRAME_KEYS = {"time_ns", "flow", "family", "tcp", "tcp_flags", "tcp_options",
               "seq", "ack", "window", "payload_len", "l3_len", "frame_len",
               "hdr_flags", "gso_type", "gso_size", "csum_start",
@@ -179,20 +180,44 @@ def test_certify_default_profile(rig, build_dir, qemu_binary, tmp_path):
     assert leaked_rig_namespaces(before) == set()
 
 
-def test_conformance_qemu_mode(rig, qemu_binary, tmp_path):
-    """Every rule's scenario matches the oracle in qemu mode; spec mode is
-    reported (known failure), not hidden."""
-    r = run_rig(rig, qemu_binary, PROFILES / "conformance.ini", "--json",
-                tmp_path / "c.json", "--junit", tmp_path / "c.xml")
+@pytest.fixture(scope="module")
+def stock_binary():
+    path = os.environ.get("RIG_QEMU_STOCK", "")
+    require(path and os.access(path, os.X_OK),
+            "no stock QEMU: run ci/build-qemu --stock, then ci/build")
+    return path
+
+
+@pytest.mark.parametrize("build", ["stock", "fixed"])
+def test_conformance_on_both_builds(rig, qemu_binary, stock_binary, tmp_path,
+                                    build):
+    """Every rule's scenario on both builds: stock matches the oracle's qemu
+    mode and reports its deviations from spec mode (known failures, never
+    hidden); fixed is compared with spec mode only (the fixes it has)."""
+    r = run_rig(rig, qemu_binary, PROFILES / "conformance.ini", "--qemu",
+                build, "--json", tmp_path / "c.json", "--junit",
+                tmp_path / "c.xml")
     doc = validate_report(strict_json(tmp_path / "c.json"))
     assert r.returncode == 0, r.stdout + r.stderr
+    assert doc["qemu"]["build"] == build
+    assert doc["qemu"]["path"] == (stock_binary if build == "stock"
+                                   else str(qemu_binary))
+    assert doc["qemu"]["version"] and doc["qemu"]["patch_series_hash"]
     assert len(doc["scenarios"]) >= 30
     for s in doc["scenarios"]:
         status = {c["name"]: c["status"] for c in s["checks"]}
-        assert status["oracle-qemu"] == "pass", s["name"]
-        assert status["oracle-spec"] in {"pass", "xfail"}, s["name"]
+        assert s["qemu_build"] == build
         assert status["device-counters"] == "pass", s["name"]
-    assert checks_by_status(doc, "xfail"), "spec mode must be reported"
+        if build == "stock":
+            assert status["oracle-qemu"] == "pass", s["name"]
+            assert status["oracle-spec"] in {"pass", "xfail"}, s["name"]
+            assert s["views"]["oracle"]["reference"] == "qemu"
+        else:
+            assert "oracle-qemu" not in status, s["name"]
+            assert status["oracle-spec"] == "pass", s["name"]
+            assert s["views"]["oracle"]["reference"] == "spec"
+    if build == "stock":
+        assert checks_by_status(doc, "xfail"), "deviations must be reported"
     validate_junit(tmp_path / "c.xml", doc)
 
 
@@ -209,7 +234,7 @@ def test_no_rsc_and_starvation(rig, qemu_binary, tmp_path):
             # The data loss is reported as the known QEMU bug.
             assert status["payload-conserved"]["status"] == "xfail"
             assert "lost" in status["payload-conserved"]["observed"]
-            assert status["oracle-qemu"]["status"] == "pass"
+            assert status["oracle-spec"]["status"] == "pass"
             counters = s["views"]["device"]["counters"][s["family"]]
             assert counters["purge_failed"] > 0
 
@@ -245,6 +270,44 @@ def test_wrong_expectation_fails(rig, qemu_binary, tmp_path):
     failure = suites.find("./testsuite/testcase[@name='frame-count']/failure")
     assert "expected: 5 data frames; observed: 1 data frames" in \
         failure.get("message")
+
+
+TRACED = WRONG + """
+[scenario clean]
+family = ipv4
+pattern = data*3,fin
+period_us = 10
+oracle = false
+"""
+
+
+@pytest.mark.parametrize("build", ["stock", "fixed"])
+def test_trace_of_failing_scenario(rig, qemu_binary, stock_binary, tmp_path,
+                                   build):
+    """--trace: QEMU's RSC trace events of the failing scenario, in its JSON
+    result and a file beside the results; none for a passing one (without
+    the oracle: on stock oracle-spec would be a known failure, and known
+    failures get their trace too)."""
+    profile = tmp_path / "wrong.ini"
+    profile.write_text(TRACED)
+    r = run_rig(rig, qemu_binary, profile, "--qemu", build, "--trace",
+                "--json", tmp_path / "w.json")
+    assert r.returncode == 1, r.stdout + r.stderr
+    doc = validate_report(strict_json(tmp_path / "w.json"))
+    failed, clean = doc["scenarios"]
+    assert failed["trace_file"] == str(tmp_path / "trace" /
+                                       "wrong--inorder.trace")
+    lines = Path(failed["trace_file"]).read_text().splitlines()
+    assert failed["trace"] == lines
+    # 20 in-order segments: one cached, 19 coalesced, one timer drain.
+    assert sum("virtio_net_rsc_cached" in x for x in lines) == 1, lines
+    assert sum("virtio_net_rsc_coalesced" in x for x in lines) == 19, lines
+    assert any("virtio_net_rsc_drained" in x and "timer" in x
+               for x in lines), lines
+    assert all(x.startswith("virtio_net_rsc_") or "virtio_net_rsc_" in x
+               for x in lines)
+    assert clean["trace"] is None and clean["trace_file"] is None
+    assert (tmp_path / "trace" / "wrong.qemu-trace").stat().st_size > 0
 
 
 @pytest.mark.parametrize("text,where", [

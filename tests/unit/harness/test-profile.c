@@ -99,7 +99,8 @@ static void test_full_scenario(void **state)
     assert_true(profile_scenario_is_stock_failure(s, "no-cross-boundary"));
     assert_false(profile_scenario_is_stock_failure(s, "frame-count"));
     assert_string_equal(s->stock_failure_reason, "stock masks ECE");
-    assert_string_equal(s->fixed_by, "0003-x.patch");
+    assert_string_equal(s->fixed_by[0], "0003-x.patch");
+    assert_null(s->fixed_by[1]);
     assert_string_equal(p->guest_features, "no-rsc");
     assert_int_equal(p->rx_buffers, 8);
 }

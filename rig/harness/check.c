@@ -583,20 +583,18 @@ static CheckResult *check_no_cross_boundary(const Match *m)
                 continue;
             }
             if (merged && frame_must_be_alone(sf)) {
-                detail_add(d, &nd,
-                           "frame %u (%s seq %u, %u segments) merges sent "
-                           "segment %u, which must be delivered alone "
-                           "(flags 0x%02x%s%s%s%s)",
-                           i, flow_name(cs, g->flow), g->seq, fm->nsegs, s,
-                           sf->tcp_flags,
-                           sf->tcp_options && !sf->ts_only ? ", TCP options"
-                                                           : "",
-                           sf->ecn == CHECK_ECN_CE ? ", ECN CE" : "",
-                           sf->bad_csum ? ", bad checksum" : "",
-                           sf->may_overtake && !sf->ecn ? ", IP bypass case"
-                                                        : "");
-            } else if (merged &&
-                       sf->ecn != view_frame(sent, fm->first)->ecn) {
+                detail_add(
+                    d, &nd,
+                    "frame %u (%s seq %u, %u segments) merges sent "
+                    "segment %u, which must be delivered alone "
+                    "(flags 0x%02x%s%s%s%s)",
+                    i, flow_name(cs, g->flow), g->seq, fm->nsegs, s,
+                    sf->tcp_flags,
+                    sf->tcp_options && !sf->ts_only ? ", TCP options" : "",
+                    sf->ecn == CHECK_ECN_CE ? ", ECN CE" : "",
+                    sf->bad_csum ? ", bad checksum" : "",
+                    sf->may_overtake && !sf->ecn ? ", IP bypass case" : "");
+            } else if (merged && sf->ecn != view_frame(sent, fm->first)->ecn) {
                 detail_add(d, &nd,
                            "frame %u (%s seq %u) merges segments of ECN "
                            "codepoints %u and %u (a change of marking ends "
@@ -904,8 +902,7 @@ static CheckResult *check_device_counters(const Match *m)
             have[i] = TRUE;
         }
         g_string_append_printf(exp, "oracle (%s mode) counters",
-                               cs->build == QEMU_BUILD_FIXED ? "spec"
-                                                             : "qemu");
+                               cs->build == QEMU_BUILD_FIXED ? "spec" : "qemu");
     }
     for (guint i = 0; i < sc->expect_counters->len; i++) {
         const ProfileCounter *c =

@@ -91,8 +91,7 @@ static void append_testcase(GString *out, const ReportScenario *s,
     g_string_append(out, "    </testcase>\n");
 }
 
-static void append_property(GString *out, const char *name,
-                            const char *value)
+static void append_property(GString *out, const char *name, const char *value)
 {
     g_string_append(out, "      <property");
     append_escaped_attr(out, "name", name);

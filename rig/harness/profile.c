@@ -534,9 +534,8 @@ static gboolean loader_read_guest_group(const Loader *l, Profile *p,
  */
 static gboolean loader_read_check_list(const Loader *l, const char *g,
                                        const char *list_key,
-                                       const char *reason_key,
-                                       char ***ret_list, char **ret_reason,
-                                       GError **error)
+                                       const char *reason_key, char ***ret_list,
+                                       char **ret_reason, GError **error)
 {
     g_auto(GStrv) items = NULL;
 
@@ -580,10 +579,9 @@ static gboolean loader_read_known_failures(const Loader *l, const char *g,
     if (!loader_read_check_list(l, g, "known_failures", "known_failure_reason",
                                 &s->known_failures, &s->known_failure_reason,
                                 error) ||
-        !loader_read_check_list(l, g, "stock_known_failures",
-                                "stock_failure_reason",
-                                &s->stock_known_failures,
-                                &s->stock_failure_reason, error)) {
+        !loader_read_check_list(
+            l, g, "stock_known_failures", "stock_failure_reason",
+            &s->stock_known_failures, &s->stock_failure_reason, error)) {
         return FALSE;
     }
     if (g_key_file_has_key(l->kf, g, "fixed_by", NULL)) {
@@ -592,8 +590,7 @@ static gboolean loader_read_known_failures(const Loader *l, const char *g,
         for (guint i = 0; s->fixed_by && s->fixed_by[i]; i++) {
             g_strstrip(s->fixed_by[i]);
             if (!s->fixed_by[i][0] || strchr(s->fixed_by[i], '/')) {
-                loader_set_error(l, error, PROFILE_ERROR_INVALID, g,
-                                 "fixed_by",
+                loader_set_error(l, error, PROFILE_ERROR_INVALID, g, "fixed_by",
                                  "expected qemu-patches/ file names or their "
                                  "numbers separated by ';', got \"%s\"",
                                  s->fixed_by[i]);
@@ -815,9 +812,8 @@ gboolean profile_scenario_is_stock_failure(const ProfileScenario *scenario,
                                            const char *check_name)
 {
     return scenario->stock_known_failures &&
-           g_strv_contains(
-               (const char *const *)scenario->stock_known_failures,
-               check_name);
+           g_strv_contains((const char *const *)scenario->stock_known_failures,
+                           check_name);
 }
 
 gboolean profile_scenario_is_known_failure(const ProfileScenario *scenario,

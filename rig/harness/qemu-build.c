@@ -129,8 +129,8 @@ void qemu_build_load_record(QemuBuild *build, const char *record_path)
 /* The binary a keyword stands for: the environment, else the build's. */
 static const char *keyword_binary(QemuBuildKind kind)
 {
-    const char *env = g_getenv(kind == QEMU_BUILD_STOCK ? "RIG_QEMU_STOCK"
-                                                        : "RIG_QEMU");
+    const char *env =
+        g_getenv(kind == QEMU_BUILD_STOCK ? "RIG_QEMU_STOCK" : "RIG_QEMU");
 
     if (env && env[0]) {
         return env;
@@ -157,14 +157,12 @@ QemuBuild *qemu_build_resolve(const char *spec, GError **error)
         const char *bin = keyword_binary(b->kind);
 
         if (!bin || !bin[0]) {
-            g_set_error(error, QEMU_BUILD_ERROR,
-                        QEMU_BUILD_ERROR_NOT_CONFIGURED,
-                        "no %s QEMU configured: run ci/build-qemu%s and then "
-                        "ci/build (or set %s, or pass --qemu PATH)",
-                        b->requested,
-                        b->kind == QEMU_BUILD_STOCK ? " --stock" : "",
-                        b->kind == QEMU_BUILD_STOCK ? "RIG_QEMU_STOCK"
-                                                    : "RIG_QEMU");
+            g_set_error(
+                error, QEMU_BUILD_ERROR, QEMU_BUILD_ERROR_NOT_CONFIGURED,
+                "no %s QEMU configured: run ci/build-qemu%s and then "
+                "ci/build (or set %s, or pass --qemu PATH)",
+                b->requested, b->kind == QEMU_BUILD_STOCK ? " --stock" : "",
+                b->kind == QEMU_BUILD_STOCK ? "RIG_QEMU_STOCK" : "RIG_QEMU");
             return NULL;
         }
         b->path = g_strdup(bin);

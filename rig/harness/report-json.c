@@ -173,8 +173,7 @@ static void add_views(JsonBuilder *b, const CheckScenario *cs)
     json_builder_end_object(b);
     json_builder_set_member_name(b, "oracle");
     json_builder_begin_object(b);
-    add_string(b, "reference",
-               cs->build == QEMU_BUILD_FIXED ? "spec" : "qemu");
+    add_string(b, "reference", cs->build == QEMU_BUILD_FIXED ? "spec" : "qemu");
     add_view(b, "qemu", cs->oracle_qemu);
     add_view(b, "spec", cs->oracle_spec);
     json_builder_set_member_name(b, "counters");

@@ -38,8 +38,8 @@ typedef struct {
     char *guest_features;
     JsonNode *qemu_capabilities; /* rig_qemu_caps_to_json(), NULL if the
                                   * QEMU was never probed */
-    QemuBuild *qemu; /* owned; NULL until the profile's QEMU is resolved */
-    char *oracle_fixes;        /* the fixes spec mode models ("all", ...) */
+    QemuBuild *qemu;    /* owned; NULL until the profile's QEMU is resolved */
+    char *oracle_fixes; /* the fixes spec mode models ("all", ...) */
     char *unknown_fix_patches; /* fix patches it does not know, or NULL */
 } ReportProfile;
 

@@ -294,7 +294,8 @@ static gboolean run_profile(const Profile *profile, const RunOptions *o,
     }
     report_set_profile_qemu(report, rp, build);
     if (!o->tty) {
-        fprintf(args->out, "profile %s (%s): starting QEMU (%s build, %s) and the "
+        fprintf(args->out,
+                "profile %s (%s): starting QEMU (%s build, %s) and the "
                 "reference guest\n",
                 profile->name, profile->path, qemu_build_kind_name(build->kind),
                 build->path);

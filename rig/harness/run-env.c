@@ -317,15 +317,15 @@ RunEnv *run_env_start(const Profile *profile, const RunOptions *options,
                         no_trace, build->path);
             return NULL;
         }
-        env->trace_log = run_trace_new(options->trace_dir, profile->name,
-                                       error);
+        env->trace_log =
+            run_trace_new(options->trace_dir, profile->name, error);
         if (!env->trace_log) {
             return NULL;
         }
     }
     env->netns = rig_netns_new(error);
-    if (!env->netns || !start_vm(env, error) ||
-        !grow_tap_queue(env, error) || !start_guest(env, error) ||
+    if (!env->netns || !start_vm(env, error) || !grow_tap_queue(env, error) ||
+        !start_guest(env, error) ||
         !rig_netns_run(env->netns, open_injector, env, error)) {
         return NULL;
     }

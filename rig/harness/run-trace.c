@@ -115,8 +115,7 @@ static char *read_since(const char *path, goffset from, GError **error)
 }
 
 gboolean run_trace_take(RunTrace *trace, goffset from, const char *scenario,
-                        char **ret_path, GPtrArray **ret_lines,
-                        GError **error)
+                        char **ret_path, GPtrArray **ret_lines, GError **error)
 {
     g_autofree char *text = read_since(trace->log_path, from, error);
     g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
@@ -149,9 +148,8 @@ gboolean run_trace_take(RunTrace *trace, goffset from, const char *scenario,
         return FALSE;
     }
     if (events > lines->len) {
-        g_ptr_array_add(lines,
-                        g_strdup_printf("... %u more events in %s",
-                                        events - lines->len, path));
+        g_ptr_array_add(lines, g_strdup_printf("... %u more events in %s",
+                                               events - lines->len, path));
     }
     *ret_path = g_steal_pointer(&path);
     *ret_lines = g_steal_pointer(&lines);

@@ -13,7 +13,6 @@
 
 #include <glib.h>
 
-
 /* The trace events the rig enables (a QEMU trace pattern). */
 #define RUN_TRACE_PATTERN "virtio_net_rsc_*"
 /* At most this many lines of one scenario go into the JSON result. */
@@ -69,8 +68,7 @@ goffset run_trace_mark(const RunTrace *trace);
  * Returns: TRUE when the file was written (it may be empty of events)
  */
 gboolean run_trace_take(RunTrace *trace, goffset from, const char *scenario,
-                        char **ret_path, GPtrArray **ret_lines,
-                        GError **error);
+                        char **ret_path, GPtrArray **ret_lines, GError **error);
 
 /**
  * run_trace_is_event_line:

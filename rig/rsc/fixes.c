@@ -39,9 +39,9 @@ static const RscFixPatch fix_patches[] = {
 };
 
 static const char *const fix_names[] = {
-    "ece-cwr",   "ecn",        "dup-ack",  "header",  "psh",
-    "csum",      "vnet-hdr",   "ring-full", "timestamps", "oversize",
-    "padding",   "tcp-hdrlen", "flush",
+    "ece-cwr", "ecn",        "dup-ack",   "header",     "psh",
+    "csum",    "vnet-hdr",   "ring-full", "timestamps", "oversize",
+    "padding", "tcp-hdrlen", "flush",
 };
 
 G_STATIC_ASSERT(G_N_ELEMENTS(fix_names) == 13);

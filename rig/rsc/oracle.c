@@ -181,8 +181,8 @@ static gsize rsc_ip_end(RscFamily family, const guint8 *frame)
 static void rsc_spec_finish_coalesced(RscSeg *seg, RigVirtioNetHdrV1 *hdr)
 {
     guint8 *frame = seg->frame->data;
-    gsize ip_hlen = seg->family == RSC_FAMILY_IPV4 ? RIG_IPV4_HLEN
-                                                   : RIG_IPV6_HLEN;
+    gsize ip_hlen =
+        seg->family == RSC_FAMILY_IPV4 ? RIG_IPV4_HLEN : RIG_IPV6_HLEN;
     guint8 *tcp = frame + RIG_ETH_HLEN + ip_hlen;
     guint l4_len = seg->unit.tcp_hdr_len + seg->payload;
     uint32_t pseudo;
@@ -198,8 +198,8 @@ static void rsc_spec_finish_coalesced(RscSeg *seg, RigVirtioNetHdrV1 *hdr)
         RigIpv4Hdr *ip = (RigIpv4Hdr *)(frame + RIG_ETH_HLEN);
 
         rig_be16_set(&ip->check, 0);
-        rig_be16_set(&ip->check, rig_csum_ipv4_header((const uint8_t *)ip,
-                                                      RIG_IPV4_HLEN));
+        rig_be16_set(&ip->check,
+                     rig_csum_ipv4_header((const uint8_t *)ip, RIG_IPV4_HLEN));
         pseudo = rig_csum_ipv4_pseudo(ip->saddr, ip->daddr, RIG_IPPROTO_TCP,
                                       (uint16_t)l4_len);
     } else {
@@ -352,8 +352,8 @@ static void rsc_append(RscOracle *o, RscFamily family, RscSeg *seg,
     }
     if (has_fix(o, RSC_FIX_TIMESTAMPS) && unit->has_ts) {
         /* The newest timestamp values win (same layout: checked). */
-        memcpy(o_frame + tcp_off + RIG_TCP_HLEN,
-               frame + tcp_off + RIG_TCP_HLEN, RSC_TS_OPTIONS_LEN);
+        memcpy(o_frame + tcp_off + RIG_TCP_HLEN, frame + tcp_off + RIG_TCP_HLEN,
+               RSC_TS_OPTIONS_LEN);
         seg->unit.tsval = unit->tsval;
     }
     /* Ack and window come from the new segment. */
@@ -383,9 +383,9 @@ static gboolean rsc_do_coalesce(RscOracle *o, RscFamily family,
 
     for (GList *l = chain->segs.head; l; l = l->next) {
         RscSeg *seg = l->data;
-        RscMerge merge = rsc_rules_merge(o->fixes, family, seg->frame->data,
-                                         seg->payload, &seg->unit, frame, unit,
-                                         &chain->stats);
+        RscMerge merge =
+            rsc_rules_merge(o->fixes, family, seg->frame->data, seg->payload,
+                            &seg->unit, frame, unit, &chain->stats);
         RigTcpHdr *o_tcp;
 
         switch (merge) {
@@ -491,8 +491,8 @@ static gboolean rsc_process(RscOracle *o, const RigVirtioNetHdrV1 *hdr,
         return rsc_deliver(o, hdr, frame, len, RSC_CAUSE_NORMAL, (int)family);
     }
 
-    switch (rsc_rules_classify(o->fixes, family, hdr, frame, len,
-                               &chain->stats, &unit)) {
+    switch (rsc_rules_classify(o->fixes, family, hdr, frame, len, &chain->stats,
+                               &unit)) {
     case RSC_VERDICT_BYPASS:
         ok = rsc_deliver(o, hdr, frame, len, RSC_CAUSE_BYPASS, (int)family);
         break;

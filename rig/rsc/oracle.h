@@ -100,20 +100,20 @@ typedef enum RscCause {
  * or bisected).
  */
 typedef enum RscFix {
-    RSC_FIX_ECE_CWR = 1u << 0,    /* ECE and CWR end coalescing */
-    RSC_FIX_ECN = 1u << 1,        /* IPv6 ECN bits; CE ends, ECT coalesces */
-    RSC_FIX_DUP_ACK = 1u << 2,    /* no ACK merged as data at the next seq */
-    RSC_FIX_HEADER = 1u << 3,     /* NEEDS_CSUM, gso_size, hdr_len, csums;
-                                   * a lone segment keeps its header */
-    RSC_FIX_PSH = 1u << 4,        /* PSH ORed */
-    RSC_FIX_CSUM = 1u << 5,       /* bad IPv4/TCP checksum finalizes */
-    RSC_FIX_VNET_HDR = 1u << 6,   /* an offloaded backend header finalizes */
-    RSC_FIX_RING_FULL = 1u << 7,  /* units kept while the ring is full */
-    RSC_FIX_TIMESTAMPS = 1u << 8, /* timestamp-only segments coalesce */
-    RSC_FIX_OVERSIZE = 1u << 9,   /* the segment over 64 KiB starts a unit */
-    RSC_FIX_PADDING = 1u << 10,   /* Ethernet padding dropped from a unit */
+    RSC_FIX_ECE_CWR = 1u << 0,     /* ECE and CWR end coalescing */
+    RSC_FIX_ECN = 1u << 1,         /* IPv6 ECN bits; CE ends, ECT coalesces */
+    RSC_FIX_DUP_ACK = 1u << 2,     /* no ACK merged as data at the next seq */
+    RSC_FIX_HEADER = 1u << 3,      /* NEEDS_CSUM, gso_size, hdr_len, csums;
+                                    * a lone segment keeps its header */
+    RSC_FIX_PSH = 1u << 4,         /* PSH ORed */
+    RSC_FIX_CSUM = 1u << 5,        /* bad IPv4/TCP checksum finalizes */
+    RSC_FIX_VNET_HDR = 1u << 6,    /* an offloaded backend header finalizes */
+    RSC_FIX_RING_FULL = 1u << 7,   /* units kept while the ring is full */
+    RSC_FIX_TIMESTAMPS = 1u << 8,  /* timestamp-only segments coalesce */
+    RSC_FIX_OVERSIZE = 1u << 9,    /* the segment over 64 KiB starts a unit */
+    RSC_FIX_PADDING = 1u << 10,    /* Ethernet padding dropped from a unit */
     RSC_FIX_TCP_HDRLEN = 1u << 11, /* TCP data offset checked (ip_hacked) */
-    RSC_FIX_FLUSH = 1u << 12,     /* units flushed when RSC is turned off */
+    RSC_FIX_FLUSH = 1u << 12,      /* units flushed when RSC is turned off */
 } RscFix;
 
 #define RSC_FIX_ALL ((1u << 13) - 1)

@@ -165,7 +165,8 @@ static RscVerdict rsc_ctrl_check(guint fixes, guint16 doff_flags,
         return RSC_VERDICT_FINAL;
     }
     /* Spec mode looks at the options themselves (rsc_spec_checks). */
-    if (!(fixes & RSC_FIX_TIMESTAMPS) && (doff_flags >> 12) * 4u > RIG_TCP_HLEN) {
+    if (!(fixes & RSC_FIX_TIMESTAMPS) &&
+        (doff_flags >> 12) * 4u > RIG_TCP_HLEN) {
         stats->tcp_all_opt++;
         return RSC_VERDICT_FINAL;
     }
@@ -176,11 +177,10 @@ static RscVerdict rsc_ctrl_check(guint fixes, guint16 doff_flags,
 static gboolean rsc_spec_tcp_len_ok(RscFamily family, const guint8 *frame,
                                     guint16 ip_len, RscStats *stats)
 {
-    const RigTcpHdr *tcp =
-        (const RigTcpHdr *)(frame + rsc_tcp_off(family));
+    const RigTcpHdr *tcp = (const RigTcpHdr *)(frame + rsc_tcp_off(family));
     guint hl = rig_tcp_hdr_len(tcp);
-    guint l4 = family == RSC_FAMILY_IPV4 ? (guint)ip_len - RIG_IPV4_HLEN
-                                         : ip_len;
+    guint l4 =
+        family == RSC_FAMILY_IPV4 ? (guint)ip_len - RIG_IPV4_HLEN : ip_len;
 
     if (hl < RIG_TCP_HLEN || hl > l4) {
         stats->ip_hacked++;
@@ -256,9 +256,8 @@ static RscVerdict rsc_spec_checks(guint fixes, RscFamily family,
 }
 
 RscVerdict rsc_rules_classify(guint fixes, RscFamily family,
-                              const RigVirtioNetHdrV1 *hdr,
-                              const guint8 *frame, gsize len, RscStats *stats,
-                              RscUnit *ret_unit)
+                              const RigVirtioNetHdrV1 *hdr, const guint8 *frame,
+                              gsize len, RscStats *stats, RscUnit *ret_unit)
 {
     const RigTcpHdr *tcp;
     RscVerdict verdict;
@@ -351,8 +350,8 @@ gboolean rsc_rules_same_flow(RscFamily family, const guint8 *a, const guint8 *b)
 }
 
 /* virtio_net_rsc_handle_ack: same sequence number, no new data. */
-static RscMerge rsc_merge_ack(const RigTcpHdr *o_tcp,
-                              const RscUnit *unit, RscStats *stats)
+static RscMerge rsc_merge_ack(const RigTcpHdr *o_tcp, const RscUnit *unit,
+                              RscStats *stats)
 {
     guint32 o_ack = rig_be32(o_tcp->ack_seq);
 
@@ -392,10 +391,10 @@ static RscMerge rsc_spec_merge_next_ack(const RigTcpHdr *o_tcp,
     return RSC_MERGE_FINAL;
 }
 
-RscMerge rsc_rules_merge(guint fixes, RscFamily family,
-                         const guint8 *seg_frame, guint16 seg_payload,
-                         const RscUnit *seg_unit, const guint8 *frame,
-                         const RscUnit *unit, RscStats *stats)
+RscMerge rsc_rules_merge(guint fixes, RscFamily family, const guint8 *seg_frame,
+                         guint16 seg_payload, const RscUnit *seg_unit,
+                         const guint8 *frame, const RscUnit *unit,
+                         RscStats *stats)
 {
     const RigTcpHdr *o_tcp;
     guint32 distance;
@@ -432,8 +431,8 @@ RscMerge rsc_rules_merge(guint fixes, RscFamily family,
      */
     if ((fixes & RSC_FIX_TIMESTAMPS) &&
         (unit->has_ts != seg_unit->has_ts ||
-                 memcmp(unit->ts_layout, seg_unit->ts_layout,
-                        RSC_TS_OPTIONS_LEN) != 0)) {
+         memcmp(unit->ts_layout, seg_unit->ts_layout, RSC_TS_OPTIONS_LEN) !=
+             0)) {
         return RSC_MERGE_RESUME;
     }
     if ((fixes & RSC_FIX_TIMESTAMPS) && unit->has_ts &&

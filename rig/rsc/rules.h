@@ -24,7 +24,7 @@ typedef struct RscUnit {
     guint32 ack;
     guint16 window;
     /* Spec mode only (zero in qemu mode): */
-    guint8 ecn;     /* ECN codepoint (RIG_ECN_*) of the IP header */
+    guint8 ecn;      /* ECN codepoint (RIG_ECN_*) of the IP header */
     gboolean has_ts; /* options are exactly one timestamp plus NOPs */
     guint32 tsval;
     /* The option bytes with TSval/TSecr zeroed: the layout that must
@@ -76,9 +76,8 @@ typedef enum RscMerge {
  * Returns: what to do with the frame.
  */
 RscVerdict rsc_rules_classify(guint fixes, RscFamily family,
-                              const RigVirtioNetHdrV1 *hdr,
-                              const guint8 *frame, gsize len, RscStats *stats,
-                              RscUnit *ret_unit);
+                              const RigVirtioNetHdrV1 *hdr, const guint8 *frame,
+                              gsize len, RscStats *stats, RscUnit *ret_unit);
 
 /**
  * rsc_rules_same_flow:
@@ -107,7 +106,7 @@ gboolean rsc_rules_same_flow(RscFamily family, const guint8 *a,
  *
  * Returns: the outcome; the caller applies it.
  */
-RscMerge rsc_rules_merge(guint fixes, RscFamily family,
-                         const guint8 *seg_frame, guint16 seg_payload,
-                         const RscUnit *seg_unit, const guint8 *frame,
-                         const RscUnit *unit, RscStats *stats);
+RscMerge rsc_rules_merge(guint fixes, RscFamily family, const guint8 *seg_frame,
+                         guint16 seg_payload, const RscUnit *seg_unit,
+                         const guint8 *frame, const RscUnit *unit,
+                         RscStats *stats);

@@ -27,10 +27,10 @@ struct TrafgenTransport {
     TrafgenTransportKind kind;
     int fd;
     int ifindex;
-    gboolean vnet;           /* PACKET_VNET_HDR is on */
+    gboolean vnet;             /* PACKET_VNET_HDR is on */
     TrafgenVnetMode vnet_mode; /* what trafgen_transport_send() offloads */
     uint16_t gso_size;
-    uint8_t *scratch;        /* the frame with its checksum rewritten */
+    uint8_t *scratch; /* the frame with its checksum rewritten */
     char *description;
     RigPcapWriter *pcap;
     int64_t realtime_offset_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC */

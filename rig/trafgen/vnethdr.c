@@ -36,8 +36,7 @@ const char *trafgen_vnet_mode_to_string(TrafgenVnetMode mode)
 }
 
 int trafgen_vnet_prepare(TrafgenVnetMode mode, uint16_t gso_size,
-                         uint8_t *frame, size_t len,
-                         RigVirtioNetHdrV1 *ret_hdr)
+                         uint8_t *frame, size_t len, RigVirtioNetHdrV1 *ret_hdr)
 {
     RigVirtioNetHdrV1 hdr = {0};
     RigNetView v;
@@ -81,8 +80,7 @@ int trafgen_vnet_prepare(TrafgenVnetMode mode, uint16_t gso_size,
 
         hdr.gso_type = v.family == 4 ? RIG_VIRTIO_NET_HDR_GSO_TCPV4
                                      : RIG_VIRTIO_NET_HDR_GSO_TCPV6;
-        rig_le16_set(&hdr.gso_size,
-                     (uint16_t)MIN((size_t)mss, v.payload_len));
+        rig_le16_set(&hdr.gso_size, (uint16_t)MIN((size_t)mss, v.payload_len));
     }
     *ret_hdr = hdr;
     return 0;

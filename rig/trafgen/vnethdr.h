@@ -36,7 +36,8 @@ typedef enum {
  *
  * Returns: TRUE when @s names a mode.
  */
-gboolean trafgen_vnet_mode_from_string(const char *s, TrafgenVnetMode *ret_mode);
+gboolean trafgen_vnet_mode_from_string(const char *s,
+                                       TrafgenVnetMode *ret_mode);
 
 /**
  * trafgen_vnet_mode_to_string:

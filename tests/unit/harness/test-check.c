@@ -409,8 +409,7 @@ static void test_ecn_and_checksum_boundaries(void **state)
         b->bad_csum = cases[i].bad;
         add_recv(fx, fx->flow_a, 1000, 2 * SEG, 2);
         r = check_run_all(fx->cs);
-        expect_status(r, "no-cross-boundary", cases[i].status,
-                      cases[i].needle);
+        expect_status(r, "no-cross-boundary", cases[i].status, cases[i].needle);
     }
 }
 

@@ -21,8 +21,7 @@ typedef struct {
 } Fixture;
 
 /* A prefix as ci/build-qemu leaves it: bin/qemu-system-x86_64 + record. */
-static char *make_prefix(const char *dir, const char *name,
-                         const char *record)
+static char *make_prefix(const char *dir, const char *name, const char *record)
 {
     g_autofree char *bindir = g_build_filename(dir, name, "bin", NULL);
     g_autofree char *rec =
@@ -44,12 +43,12 @@ static int setup(void **state)
 
     fx->dir = g_dir_make_tmp("rig-qemu-build-XXXXXX", NULL);
     assert_non_null(fx->dir);
-    fx->fixed_bin = make_prefix(
-        fx->dir, "fixed",
-        "{\"build\": \"fixed\", \"qemu_version\": \"10.0.13\", "
-        "\"debian_version\": \"1:10.0.13+ds-0+deb13u1\", "
-        "\"series_sha256\": \"aaaa\", \"cache_key\": \"k1\", "
-        "\"patches\": [\"0001-a.patch\", \"0002-b.patch\"]}");
+    fx->fixed_bin =
+        make_prefix(fx->dir, "fixed",
+                    "{\"build\": \"fixed\", \"qemu_version\": \"10.0.13\", "
+                    "\"debian_version\": \"1:10.0.13+ds-0+deb13u1\", "
+                    "\"series_sha256\": \"aaaa\", \"cache_key\": \"k1\", "
+                    "\"patches\": [\"0001-a.patch\", \"0002-b.patch\"]}");
     fx->stock_bin = make_prefix(fx->dir, "stock",
                                 "{\"build\": \"stock\", \"qemu_version\": "
                                 "\"10.0.13\", \"series_sha256\": \"bbbb\"}");

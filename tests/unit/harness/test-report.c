@@ -61,9 +61,8 @@ static int setup(void **state)
                        .path = (char *)"/opt/qemu/bin/qemu-system-x86_64",
                        .version = (char *)"10.0.13",
                        .series_hash = (char *)"abc"};
-    report_set_profile_qemu(fx->report,
-                            report_add_profile(fx->report, fx->profile),
-                            &build);
+    report_set_profile_qemu(
+        fx->report, report_add_profile(fx->report, fx->profile), &build);
     s = report_add_scenario(fx->report, fx->profile,
                             g_ptr_array_index(fx->profile->scenarios, 0));
     s->duration_s = 1.5;
@@ -172,14 +171,13 @@ static void test_json_roundtrip(void **state)
     assert_string_equal(
         json_object_get_string_member(member_object(root, "qemu"), "build"),
         "stock");
-    assert_string_equal(
-        json_object_get_string_member(
-            json_object_get_object_member(
-                json_array_get_object_element(member_array(root, "profiles"),
-                                              0),
-                "qemu"),
-            "build"),
-        "stock");
+    assert_string_equal(json_object_get_string_member(
+                            json_object_get_object_member(
+                                json_array_get_object_element(
+                                    member_array(root, "profiles"), 0),
+                                "qemu"),
+                            "build"),
+                        "stock");
     assert_string_equal(
         json_object_get_string_member(
             json_array_get_object_element(member_array(root, "scenarios"), 0),

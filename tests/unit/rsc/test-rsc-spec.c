@@ -54,8 +54,9 @@ static void test_ece_cwr_finalize(void **state)
             tu_feed(o, 0, &a);
             tu_feed(o, 1, &b);
             expect_drain_final(o, &b);
-            tu_expect_stats(o, fam_of(family), "received=2,cache=1,"
-                                               "empty_cache=1,tcp_ctrl_drain=1");
+            tu_expect_stats(o, fam_of(family),
+                            "received=2,cache=1,"
+                            "empty_cache=1,tcp_ctrl_drain=1");
         }
     }
 }
@@ -67,12 +68,12 @@ static void test_ecn(void **state)
     for (int family = 4; family <= 6; family += 2) {
         g_autoptr(RscOracle) o = tu_oracle(RSC_MODE_SPEC, TRUE, TRUE);
         RigNetFrameDesc a = tu_tcp(family, 0, TU_SEQ, RIG_TCP_ACK, TU_MSS);
-        RigNetFrameDesc b = tu_tcp(family, 0, TU_SEQ + TU_MSS, RIG_TCP_ACK,
-                                   TU_MSS);
-        RigNetFrameDesc c = tu_tcp(family, 0, TU_SEQ + 2 * TU_MSS,
-                                   RIG_TCP_ACK, TU_MSS);
-        RigNetFrameDesc ce = tu_tcp(family, 0, TU_SEQ + 3 * TU_MSS,
-                                    RIG_TCP_ACK, TU_MSS);
+        RigNetFrameDesc b =
+            tu_tcp(family, 0, TU_SEQ + TU_MSS, RIG_TCP_ACK, TU_MSS);
+        RigNetFrameDesc c =
+            tu_tcp(family, 0, TU_SEQ + 2 * TU_MSS, RIG_TCP_ACK, TU_MSS);
+        RigNetFrameDesc ce =
+            tu_tcp(family, 0, TU_SEQ + 3 * TU_MSS, RIG_TCP_ACK, TU_MSS);
         TuExpect e[3] = {tu_coalesced(RSC_MODE_SPEC, family), TU_ANY, TU_ANY};
 
         a.tos = b.tos = RIG_ECN_ECT0;
@@ -106,8 +107,7 @@ static void test_dup_ack_at_next_seq(void **state)
         g_autoptr(RscOracle) s = tu_oracle(RSC_MODE_SPEC, TRUE, TRUE);
         g_autoptr(RscOracle) q = tu_oracle(RSC_MODE_QEMU, TRUE, TRUE);
         RigNetFrameDesc a = tu_tcp(family, 0, TU_SEQ, RIG_TCP_ACK, TU_MSS);
-        RigNetFrameDesc k =
-            tu_tcp(family, 0, TU_SEQ + TU_MSS, RIG_TCP_ACK, 0);
+        RigNetFrameDesc k = tu_tcp(family, 0, TU_SEQ + TU_MSS, RIG_TCP_ACK, 0);
         TuExpect qe = tu_coalesced(RSC_MODE_QEMU, family);
 
         tu_feed(s, 0, &a);
@@ -143,8 +143,9 @@ static void test_dup_ack_at_next_seq(void **state)
         e[1].cause = RSC_CAUSE_FINAL;
         e[1].payload = 0;
         tu_expect_frames(s, 2, e);
-        tu_expect_stats(s, RSC_FAMILY_IPV4, "received=3,cache=1,empty_cache=1,"
-                                            "win_update=1,pure_ack=1");
+        tu_expect_stats(s, RSC_FAMILY_IPV4,
+                        "received=3,cache=1,empty_cache=1,"
+                        "win_update=1,pure_ack=1");
     }
 }
 
@@ -204,8 +205,7 @@ static void test_psh_ored(void **state)
         tu_feed(o, 1, &b);
         rsc_oracle_flush(o);
         e.segments = 2;
-        e.tcp_flags =
-            RIG_TCP_ACK | (m == RSC_MODE_SPEC ? RIG_TCP_PSH : 0);
+        e.tcp_flags = RIG_TCP_ACK | (m == RSC_MODE_SPEC ? RIG_TCP_PSH : 0);
         tu_expect_frames(o, 1, &e);
     }
 }
@@ -313,8 +313,9 @@ static void test_oversize_resumes(void **state)
         e[1].segments = 0;
         tu_expect_frames(o, 2, e);
     }
-    tu_expect_stats(o, RSC_FAMILY_IPV4, "received=66,cache=2,empty_cache=1,"
-                                        "coalesced=64,over_size=1,timer=1");
+    tu_expect_stats(o, RSC_FAMILY_IPV4,
+                    "received=66,cache=2,empty_cache=1,"
+                    "coalesced=64,over_size=1,timer=1");
 }
 
 /* TCP header length: data offset < 5 or past the IP payload: bypass. */
@@ -335,8 +336,8 @@ static void test_bad_tcp_header_length(void **state)
 
 static RigNetTcpOption ts_opts(guint32 tsval)
 {
-    RigNetTcpOption o = {.kind = RIG_TCPOPT_TIMESTAMP, .ts_val = tsval,
-                         .ts_ecr = 77};
+    RigNetTcpOption o = {
+        .kind = RIG_TCPOPT_TIMESTAMP, .ts_val = tsval, .ts_ecr = 77};
     return o;
 }
 
@@ -373,8 +374,7 @@ static void test_timestamps(void **state)
         e[1].seq = TU_SEQ + 2 * TU_MSS;
         tu_expect_frames(o, 2, e);
         /* Stock: any option finalizes, nothing is ever coalesced. */
-        assert_int_equal(rsc_oracle_get_stats(q, fam_of(family))->coalesced,
-                         0);
+        assert_int_equal(rsc_oracle_get_stats(q, fam_of(family))->coalesced, 0);
         assert_int_equal(rsc_oracle_get_stats(q, fam_of(family))->tcp_all_opt,
                          3);
         /* With timestamps cached, one without: a new unit (ts_mismatch). */

@@ -16,8 +16,7 @@
 #include "net/parse.h"
 #include "trafgen/vnethdr.h"
 
-static size_t build(int family, uint8_t protocol, size_t payload,
-                    uint8_t *buf)
+static size_t build(int family, uint8_t protocol, size_t payload, uint8_t *buf)
 {
     RigNetFrameDesc d = {.family = (uint8_t)family,
                          .protocol = protocol,
@@ -57,8 +56,9 @@ static void test_modes(void **state)
         assert_int_equal(
             trafgen_vnet_prepare(TRAFGEN_VNET_GSO, 1000, buf, len, &h), 0);
         assert_int_equal(h.flags, RIG_VIRTIO_NET_HDR_F_NEEDS_CSUM);
-        assert_int_equal(h.gso_type, family == 4 ? RIG_VIRTIO_NET_HDR_GSO_TCPV4
-                                                 : RIG_VIRTIO_NET_HDR_GSO_TCPV6);
+        assert_int_equal(h.gso_type, family == 4
+                                         ? RIG_VIRTIO_NET_HDR_GSO_TCPV4
+                                         : RIG_VIRTIO_NET_HDR_GSO_TCPV6);
         assert_int_equal(rig_le16(h.gso_size), 1000);
         assert_int_equal(rig_le16(h.csum_start), l4);
         assert_int_equal(rig_le16(h.csum_offset), 16);

@@ -23,7 +23,7 @@ COUNTERS = [
     "no_match_cache", "win_update", "no_match", "tcp_syn", "tcp_ctrl_drain",
     "dup_ack", "pure_ack", "ack_out_of_win", "data_out_of_win",
     "data_out_of_order", "data_after_pure_ack", "bypass_not_tcp",
-    "tcp_all_opt", "ip_frag", "ip_ecn", "ip_hacked", "ip_option",
+    "tcp_option", "tcp_all_opt", "ip_frag", "ip_ecn", "ip_hacked", "ip_option",
     "purge_failed", "drain_failed", "final_failed", "timer",
 ]
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_CANNOT_RUN = 0, 1, 2

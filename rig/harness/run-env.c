@@ -268,7 +268,9 @@ static gboolean choose_capabilities(RunEnv *env, const char *qemu,
 static void choose_spec_fixes(RunEnv *env, Report *report)
 {
     ReportProfile *rp =
-        g_ptr_array_index(report->profiles, report->profiles->len - 1);
+        report->profiles->len
+            ? g_ptr_array_index(report->profiles, report->profiles->len - 1)
+            : NULL;
     g_autofree char *unknown = NULL;
 
     env->spec_fixes = RSC_FIX_ALL;
@@ -276,15 +278,17 @@ static void choose_spec_fixes(RunEnv *env, Report *report)
         env->spec_fixes = rsc_fixes_for_series(
             (const char *const *)env->build->fix_patches, &unknown);
     }
-    g_free(rp->oracle_fixes);
-    rp->oracle_fixes = rsc_fixes_describe(env->spec_fixes);
     if (unknown) {
-        g_free(rp->unknown_fix_patches);
-        rp->unknown_fix_patches = g_steal_pointer(&unknown);
         g_printerr("rig run: warning: the oracle does not know what %s "
                    "fixes: spec mode models it as no change (rig/rsc/fixes.c)"
                    "\n",
-                   rp->unknown_fix_patches);
+                   unknown);
+    }
+    if (rp) {
+        g_free(rp->oracle_fixes);
+        rp->oracle_fixes = rsc_fixes_describe(env->spec_fixes);
+        g_free(rp->unknown_fix_patches);
+        rp->unknown_fix_patches = g_steal_pointer(&unknown);
     }
 }
 

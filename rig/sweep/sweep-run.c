@@ -15,7 +15,8 @@
 typedef struct {
     const SweepRunConfig *config;
     SweepReport *report;
-    Report *qemu_info; /* the harness records QEMU's path and version here */
+    Report *qemu_info; /* the harness records QEMU's capabilities here */
+    QemuBuild *build;  /* --qemu fixed|stock|PATH, resolved at the first VM */
     RunOptions options;
     RunEnv *env;
     Profile *env_profile; /* owned; env borrows it */
@@ -74,7 +75,14 @@ static gboolean start_env(Runner *r, const SweepPoint *p, Profile *profile,
     runner_drop_env(r);
     r->env_profile = profile;
     r->env_point = *p;
-    r->env = run_env_start(profile, &r->options, r->qemu_info, error);
+    if (!r->build) {
+        r->build = qemu_build_resolve(
+            r->options.qemu ? r->options.qemu : profile->qemu, error);
+        if (!r->build) {
+            return FALSE;
+        }
+    }
+    r->env = run_env_start(profile, &r->options, r->build, r->qemu_info, error);
     if (!r->env) {
         return FALSE;
     }
@@ -363,10 +371,10 @@ gboolean sweep_run(const SweepRunConfig *config, SweepReport *report,
             ok = FALSE;
             break;
         }
-        if (!report->qemu_path && r.qemu_info->qemu_path) {
-            report->qemu_path = g_strdup(r.qemu_info->qemu_path);
-            report->qemu_version = g_strdup(r.qemu_info->qemu_version);
-            report->qemu_series_hash = g_strdup(r.qemu_info->qemu_series_hash);
+        if (!report->qemu_path && r.build) {
+            report->qemu_path = g_strdup(r.build->path);
+            report->qemu_version = g_strdup(r.build->version);
+            report->qemu_series_hash = g_strdup(r.build->series_hash);
         }
         r.points_run++;
         done++;
@@ -380,5 +388,6 @@ gboolean sweep_run(const SweepRunConfig *config, SweepReport *report,
     runner_drop_env(&r);
     update_run_record(&r, slot);
     report_free(r.qemu_info);
+    qemu_build_free(r.build);
     return ok;
 }

@@ -159,14 +159,19 @@ resolve_base_request()
         die "apt lists no qemu source matching '$request': run ci/setup (deb-src for bookworm, trixie, forky, sid) and apt-get update"
     # Without the network: the first candidate that is downloaded, if every
     # newer one is known to be missing.
+    local skipped=()
     while read -r v; do
         if downloaded "$v"; then
             BASE_VERSION=$v
             break
         fi
         known_missing "$v" || break
+        skipped+=("$v")
     done <<<"$candidates"
     if [ -n "$BASE_VERSION" ]; then
+        if [ ${#skipped[@]} -gt 0 ]; then
+            info "WARNING: building qemu $BASE_VERSION, the newest matching '$request' that downloads: apt lists ${skipped[*]}, which the archive does not have"
+        fi
         BASE=$(series_for "$(major_minor "$BASE_VERSION")")
     else
         # A guess until the archive is asked (resolve_base_archive).

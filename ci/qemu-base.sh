@@ -156,7 +156,7 @@ resolve_base_request()
     local candidates
     candidates=$(archive_candidates "$request")
     [ -n "$candidates" ] ||
-        die "apt lists no qemu source matching '$request': run ci/setup (deb-src for bookworm, trixie, forky, sid) and apt-get update"
+        die "--base $request: no qemu-patches/$request/ (available: $(available_bases)) and apt lists no qemu source matching '$request' (ci/setup adds deb-src for bookworm, trixie, forky and sid)"
     # Without the network: the first candidate that is downloaded, if every
     # newer one is known to be missing.
     local skipped=()

@@ -69,7 +69,7 @@ def test_a_malformed_series_is_refused(tmp_path):
     (base / "series").write_text("fix 0001-a.patch\nobservability 0002-b.patch\n")
     ci = tmp_path / "ci"
     ci.mkdir()
-    for name in ("build-qemu", "lib.sh"):
+    for name in ("build-qemu", "lib.sh", "qemu-base.sh"):
         (ci / name).write_bytes((BUILD_QEMU.parent / name).read_bytes())
     (ci / "build-qemu").chmod(0o755)
     proc = subprocess.run([str(ci / "build-qemu"), "--base", "9.9",

@@ -366,7 +366,8 @@ void rig_netns_free(RigNetns *netns)
 
 typedef struct {
     const char *name;
-    int fd;
+    guint queues;
+    GArray *fds; /* int, one per queue */
 } TapJob;
 
 /* Best effort: without IPv6 in the kernel there is nothing to silence. */
@@ -392,9 +393,9 @@ static gboolean disable_ipv6(const char *ifname, GError **error)
     return TRUE;
 }
 
-static gboolean create_tap(gpointer user_data, GError **error)
+static int open_tap_queue(const char *name, gboolean multi_queue,
+                          GError **error)
 {
-    TapJob *job = user_data;
     struct ifreq ifr = {0};
     int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
 
@@ -409,34 +410,63 @@ static gboolean create_tap(gpointer user_data, GError **error)
                     "cannot open /dev/net/tun: %s (the tun module must be "
                     "loaded, `modprobe tun`, and the rig must run as root)",
                     g_strerror(saved));
-        return FALSE;
+        return -1;
     }
     ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-    g_strlcpy(ifr.ifr_name, job->name, sizeof(ifr.ifr_name));
+    if (multi_queue) {
+        ifr.ifr_flags |= IFF_MULTI_QUEUE;
+    }
+    g_strlcpy(ifr.ifr_name, name, sizeof(ifr.ifr_name));
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
         int saved = errno;
         close(fd);
-        g_set_error(
-            error, RIG_NETNS_ERROR,
-            saved == EPERM ? RIG_NETNS_ERROR_PERMISSION
-                           : RIG_NETNS_ERROR_FAILED,
-            "tap %s refused (TUNSETIFF): %s%s", job->name, g_strerror(saved),
-            saved == EPERM ? " (needs CAP_NET_ADMIN: run as root)" : "");
-        return FALSE;
+        g_set_error(error, RIG_NETNS_ERROR,
+                    saved == EPERM ? RIG_NETNS_ERROR_PERMISSION
+                                   : RIG_NETNS_ERROR_FAILED,
+                    "tap %s refused (TUNSETIFF): %s%s", name, g_strerror(saved),
+                    saved == EPERM ? " (needs CAP_NET_ADMIN: run as root)"
+                                   : "");
+        return -1;
+    }
+    return fd;
+}
+
+static void close_fds(GArray *fds)
+{
+    for (guint i = 0; i < fds->len; i++) {
+        close(g_array_index(fds, int, i));
+    }
+    g_array_set_size(fds, 0);
+}
+
+static gboolean create_tap(gpointer user_data, GError **error)
+{
+    TapJob *job = user_data;
+
+    /* A multi-queue tap: one fd per queue, all on the same name. */
+    for (guint q = 0; q < job->queues; q++) {
+        int fd = open_tap_queue(job->name, job->queues > 1, error);
+
+        if (fd < 0) {
+            close_fds(job->fds);
+            return FALSE;
+        }
+        g_array_append_val(job->fds, fd);
     }
     /* IPv6 off before the link goes up: no router solicitation, no MLD. */
     if (!disable_ipv6(job->name, error) || !set_link_up(job->name, error)) {
-        close(fd);
+        close_fds(job->fds);
         return FALSE;
     }
-    job->fd = fd;
     return TRUE;
 }
 
-gboolean rig_netns_add_tap(RigNetns *netns, const char *name, int *ret_fd,
-                           GError **error)
+gboolean rig_netns_add_tap_queues(RigNetns *netns, const char *name,
+                                  guint queues, GArray **ret_fds,
+                                  GError **error)
 {
-    TapJob job = {.name = name, .fd = -1};
+    g_autoptr(GArray) fds = g_array_new(FALSE, FALSE, sizeof(int));
+    TapJob job = {.name = name, .queues = MAX(queues, 1), .fds = fds};
 
     if (strlen(name) >= IFNAMSIZ) {
         g_set_error(error, RIG_NETNS_ERROR, RIG_NETNS_ERROR_FAILED,
@@ -448,6 +478,18 @@ gboolean rig_netns_add_tap(RigNetns *netns, const char *name, int *ret_fd,
                       : !rig_netns_run(netns, create_tap, &job, error)) {
         return FALSE;
     }
-    *ret_fd = job.fd;
+    *ret_fds = g_steal_pointer(&fds);
+    return TRUE;
+}
+
+gboolean rig_netns_add_tap(RigNetns *netns, const char *name, int *ret_fd,
+                           GError **error)
+{
+    g_autoptr(GArray) fds = NULL;
+
+    if (!rig_netns_add_tap_queues(netns, name, 1, &fds, error)) {
+        return FALSE;
+    }
+    *ret_fd = g_array_index(fds, int, 0);
     return TRUE;
 }

@@ -180,6 +180,23 @@ gboolean rig_netns_run(RigNetns *netns, RigNetnsFunc func, gpointer user_data,
 gboolean rig_netns_add_tap(RigNetns *netns, const char *name, int *ret_fd,
                            GError **error);
 
+/**
+ * rig_netns_add_tap_queues:
+ * @netns: (nullable): where, NULL for the calling thread's namespace
+ * @name: interface name
+ * @queues: queue count; above 1 the tap is IFF_MULTI_QUEUE
+ * @ret_fds: (out) (transfer full): one fd (int) per queue, owned by the
+ *   caller; set only on success
+ * @error: return location, as rig_netns_add_tap()
+ *
+ * As rig_netns_add_tap(), with @queues queues (multi-queue virtio-net).
+ *
+ * Returns: TRUE on success.
+ */
+gboolean rig_netns_add_tap_queues(RigNetns *netns, const char *name,
+                                  guint queues, GArray **ret_fds,
+                                  GError **error);
+
 G_END_DECLS
 
 #endif /* RIG_QEMU_NETNS_H */

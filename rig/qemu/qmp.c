@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 /* A line longer than this is not QMP: give up instead of growing forever. */
@@ -525,4 +526,37 @@ char *rig_qmp_find_device_property(RigQmp *qmp, const char *device_id,
                 "this QEMU does not export it",
                 device_id, property, proxy, backend);
     return NULL;
+}
+
+RigQmp *rig_qmp_connect_unix(const char *path, guint timeout_ms, GError **error)
+{
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    g_autoptr(RigQmp) qmp = NULL;
+    int fd;
+
+    if (strlen(path) >= sizeof(addr.sun_path)) {
+        g_set_error(error, RIG_QMP_ERROR, RIG_QMP_ERROR_FAILED,
+                    "QMP socket path too long: %s", path);
+        return NULL;
+    }
+    g_strlcpy(addr.sun_path, path, sizeof(addr.sun_path));
+    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+        int saved = errno;
+
+        if (fd >= 0) {
+            close(fd);
+        }
+        g_set_error(error, RIG_QMP_ERROR, RIG_QMP_ERROR_DISCONNECTED,
+                    "cannot connect to QMP socket %s: %s", path,
+                    g_strerror(saved));
+        return NULL;
+    }
+    qmp = rig_qmp_new_from_fd(fd);
+    rig_qmp_set_timeout(qmp, timeout_ms);
+    if (!rig_qmp_handshake(qmp, NULL, error)) {
+        g_prefix_error(error, "QMP on %s: ", path);
+        return NULL;
+    }
+    return g_steal_pointer(&qmp);
 }

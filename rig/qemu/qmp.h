@@ -48,6 +48,21 @@ typedef void (*RigQmpEventFunc)(RigQmp *qmp, const RigQmpMessage *event,
 RigQmp *rig_qmp_new_from_fd(int fd);
 
 /**
+ * rig_qmp_connect_unix:
+ * @path: a QMP socket QEMU listens on (-chardev socket,server=on)
+ * @timeout_ms: deadline of the handshake and of later commands
+ * @error: return location; RIG_QMP_ERROR_DISCONNECTED when nothing listens
+ *
+ * Connects, waits for the greeting and runs qmp_capabilities: how a
+ * command reaches a daemonized QEMU (`rig session`) after the rig that
+ * started it has exited.
+ *
+ * Returns: (transfer full): a client ready for commands, or NULL.
+ */
+RigQmp *rig_qmp_connect_unix(const char *path, guint timeout_ms,
+                             GError **error);
+
+/**
  * rig_qmp_free:
  * @qmp: (nullable): a client
  *

@@ -85,7 +85,26 @@ static void nic_free(gpointer data)
     g_free(nic->mac);
     g_free(nic->tap_ifname);
     g_free(nic->extra_props);
+    g_free(nic->model);
+    for (guint i = 0; nic->queue_fds != NULL && i < nic->queue_fds->len; i++) {
+        close(g_array_index(nic->queue_fds, int, i));
+    }
+    if (nic->queue_fds != NULL) {
+        g_array_unref(nic->queue_fds);
+    }
+    if (nic->host_forwards != NULL) {
+        g_array_unref(nic->host_forwards);
+    }
     g_free(nic);
+}
+
+static void disk_free(gpointer data)
+{
+    RigVmDisk *disk = data;
+
+    g_free(disk->path);
+    g_free(disk->format);
+    g_free(disk);
 }
 
 RigVmConfig *rig_vm_config_new(void)
@@ -98,6 +117,9 @@ RigVmConfig *rig_vm_config_new(void)
     config->nics = g_ptr_array_new_with_free_func(nic_free);
     config->firmware_dirs = g_ptr_array_new_with_free_func(g_free);
     config->extra_args = g_ptr_array_new_with_free_func(g_free);
+    config->disks = g_ptr_array_new_with_free_func(disk_free);
+    config->trace_events = g_ptr_array_new_with_free_func(g_free);
+    config->vnc_display = -1;
     config->start_timeout_ms = RIG_VM_DEFAULT_START_TIMEOUT_MS;
     config->stop_timeout_ms = RIG_VM_DEFAULT_STOP_TIMEOUT_MS;
     /*
@@ -125,6 +147,19 @@ void rig_vm_config_free(RigVmConfig *config)
     g_ptr_array_unref(config->firmware_dirs);
     g_ptr_array_unref(config->extra_args);
     g_free(config->ram_path);
+    g_ptr_array_unref(config->disks);
+    g_ptr_array_unref(config->trace_events);
+    g_free(config->name);
+    g_free(config->cpu);
+    g_free(config->kernel);
+    g_free(config->initrd);
+    g_free(config->append);
+    g_free(config->pflash_code);
+    g_free(config->pflash_vars);
+    g_free(config->serial_log);
+    g_free(config->agent_socket);
+    g_free(config->trace_log);
+    g_free(config->pidfile);
     g_free(config);
 }
 
@@ -139,6 +174,22 @@ RigVmNic *rig_vm_config_add_nic(RigVmConfig *config, const char *id, int tap_fd)
     nic->tap_fd = tap_fd;
     g_ptr_array_add(config->nics, nic);
     return nic;
+}
+
+guint rig_vm_nic_queues(const RigVmNic *nic)
+{
+    return 1 + (nic->queue_fds != NULL ? nic->queue_fds->len : 0);
+}
+
+RigVmDisk *rig_vm_config_add_disk(RigVmConfig *config, const char *path,
+                                  const char *format)
+{
+    RigVmDisk *disk = g_new0(RigVmDisk, 1);
+
+    disk->path = g_strdup(path);
+    disk->format = g_strdup(format);
+    g_ptr_array_add(config->disks, disk);
+    return disk;
 }
 
 /* QEMU option values: a comma would start a new key. */
@@ -168,6 +219,252 @@ static void add_argf(GPtrArray *argv, const char *format, ...)
     va_end(args);
 }
 
+/* A QEMU option value: "," must be doubled, or it starts the next key. */
+static char *escape_value(const char *value)
+{
+    g_auto(GStrv) parts = g_strsplit(value, ",", -1);
+
+    return g_strjoinv(",,", parts);
+}
+
+static gboolean is_virtio_net(const RigVmNic *nic)
+{
+    return nic->model == NULL || g_str_has_prefix(nic->model, "virtio-net");
+}
+
+/*
+ * The RSC device options, written here only: what QEMU's coalescer reads
+ * (guest_rsc_ext, rsc_interval) and, with netkvm_offloads, the features
+ * NetKVM needs before it acks RSC_EXT (InitializeRSCState,
+ * NetKVM/Common/ParaNdis_Common.cpp: CTRL_VQ, CTRL_GUEST_OFFLOADS,
+ * GUEST_CSUM, GUEST_TSO4/6).
+ */
+static gboolean append_rsc_props(GString *device, const RigVmNic *nic,
+                                 GError **error)
+{
+    g_string_append_printf(device, ",guest_rsc_ext=%s",
+                           nic->guest_rsc_ext ? "on" : "off");
+    if (nic->rsc_interval_ns >= 0) {
+        if (nic->rsc_interval_ns > G_MAXUINT32) {
+            g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_INVALID_CONFIG,
+                        "rsc_interval %" G_GINT64_FORMAT
+                        " ns does not fit QEMU's 32-bit property",
+                        nic->rsc_interval_ns);
+            return FALSE;
+        }
+        g_string_append_printf(device, ",rsc_interval=%" G_GINT64_FORMAT,
+                               nic->rsc_interval_ns);
+    }
+    if (nic->netkvm_offloads) {
+        g_string_append(device, ",csum=on,guest_csum=on,guest_tso4=on,"
+                                "guest_tso6=on,host_tso4=on,host_tso6=on,"
+                                "mrg_rxbuf=on,ctrl_vq=on,"
+                                "ctrl_guest_offloads=on");
+    }
+    return TRUE;
+}
+
+/* -netdev of NIC @index; tap fds are handed over as @next_fd, ... */
+static gboolean add_netdev(GPtrArray *argv, const RigVmNic *nic, guint index,
+                           int *next_fd, GArray *fds, GError **error)
+{
+    guint queues = rig_vm_nic_queues(nic);
+
+    add_arg(argv, "-netdev");
+    if (nic->user) {
+        g_autoptr(GString) netdev = g_string_new(NULL);
+
+        g_string_printf(netdev, "user,id=rig-net%u", index);
+        for (guint i = 0;
+             nic->host_forwards != NULL && i + 1 < nic->host_forwards->len;
+             i += 2) {
+            /* Bound to loopback only: never exposed to the LAN. */
+            g_string_append_printf(
+                netdev, ",hostfwd=tcp:127.0.0.1:%u-:%u",
+                g_array_index(nic->host_forwards, guint16, i),
+                g_array_index(nic->host_forwards, guint16, i + 1));
+        }
+        add_arg(argv, netdev->str);
+    } else if (nic->tap_fd >= 0) {
+        g_autoptr(GString) list = g_string_new(NULL);
+
+        for (guint q = 0; q < queues; q++) {
+            int source = q == 0 ? nic->tap_fd
+                                : g_array_index(nic->queue_fds, int, q - 1);
+            int pair[2] = {source, (*next_fd)++};
+
+            g_string_append_printf(list, "%s%d", q > 0 ? ":" : "", pair[1]);
+            g_array_append_vals(fds, pair, 2);
+        }
+        /* QEMU refuses vnet_hdr= with fd=: it probes IFF_VNET_HDR. */
+        add_argf(argv, "tap,id=rig-net%u,%s=%s,vhost=off", index,
+                 queues > 1 ? "fds" : "fd", list->str);
+    } else if (nic->tap_ifname != NULL) {
+        if (!check_value("tap name", nic->tap_ifname, error)) {
+            return FALSE;
+        }
+        add_argf(argv,
+                 "tap,id=rig-net%u,ifname=%s,script=no,downscript=no,"
+                 "vnet_hdr=on,vhost=off",
+                 index, nic->tap_ifname);
+    } else {
+        g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_INVALID_CONFIG,
+                    "NIC %s has neither a tap fd nor a tap name", nic->id);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean add_nic(GPtrArray *argv, const RigVmNic *nic, guint index,
+                        int *next_fd, GArray *fds, GError **error)
+{
+    g_autoptr(GString) device =
+        g_string_new(nic->model != NULL ? nic->model : "virtio-net-pci");
+    guint queues = rig_vm_nic_queues(nic);
+
+    if (!check_value("NIC id", nic->id, error) ||
+        (nic->mac != NULL && !check_value("MAC", nic->mac, error)) ||
+        (nic->model != NULL && !check_value("NIC model", nic->model, error))) {
+        return FALSE;
+    }
+    if (!is_virtio_net(nic) && (queues > 1 || nic->speed_mbps > 0)) {
+        g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_INVALID_CONFIG,
+                    "NIC %s (%s): queues and speed need virtio-net-pci",
+                    nic->id, nic->model);
+        return FALSE;
+    }
+    if (!add_netdev(argv, nic, index, next_fd, fds, error)) {
+        return FALSE;
+    }
+    g_string_append_printf(device, ",id=%s,netdev=rig-net%u", nic->id, index);
+    if (is_virtio_net(nic) && !append_rsc_props(device, nic, error)) {
+        return FALSE;
+    }
+    if (nic->mac != NULL) {
+        g_string_append_printf(device, ",mac=%s", nic->mac);
+    }
+    if (nic->no_rom) {
+        g_string_append(device, ",romfile=");
+    }
+    if (queues > 1) {
+        /* VirtHCK (hck_aux.sh): one vector per queue and direction + 2. */
+        g_string_append_printf(device, ",mq=on,vectors=%u", 2 * queues + 2);
+    }
+    if (nic->speed_mbps > 0) {
+        g_string_append_printf(device, ",speed=%u,duplex=full",
+                               nic->speed_mbps);
+    }
+    if (nic->extra_props != NULL && nic->extra_props[0] != '\0') {
+        g_string_append_printf(device, ",%s", nic->extra_props);
+    }
+    add_arg(argv, "-device");
+    add_arg(argv, device->str);
+    return TRUE;
+}
+
+static gboolean add_disks(GPtrArray *argv, const RigVmConfig *config,
+                          GError **error)
+{
+    for (guint i = 0; i < config->disks->len; i++) {
+        const RigVmDisk *disk = g_ptr_array_index(config->disks, i);
+        g_autofree char *file = escape_value(disk->path);
+
+        if (!check_value("disk format", disk->format, error)) {
+            return FALSE;
+        }
+        add_arg(argv, "-drive");
+        add_argf(argv, "file=%s,format=%s,if=none,id=rig-disk%u%s", file,
+                 disk->format, i, disk->snapshot ? ",snapshot=on" : "");
+        add_arg(argv, "-device");
+        if (disk->virtio) {
+            add_argf(argv, "virtio-blk-pci,drive=rig-disk%u", i);
+        } else {
+            add_argf(argv, "ide-hd,drive=rig-disk%u,bus=ide.%u", i, i);
+        }
+    }
+    return TRUE;
+}
+
+/* What a real guest needs: CPUs, boot, display, serial, guest agent. */
+static gboolean add_guest(GPtrArray *argv, const RigVmConfig *config,
+                          GError **error)
+{
+    if (config->cpu != NULL) {
+        add_arg(argv, "-cpu");
+        add_arg(argv, config->cpu);
+    }
+    if (config->cpus > 0) {
+        add_arg(argv, "-smp");
+        add_argf(argv, "%u", config->cpus);
+    }
+    if (config->pflash_code != NULL) {
+        g_autofree char *code = escape_value(config->pflash_code);
+
+        add_arg(argv, "-drive");
+        add_argf(argv, "if=pflash,format=raw,unit=0,readonly=on,file=%s", code);
+    }
+    if (config->pflash_vars != NULL) {
+        g_autofree char *vars = escape_value(config->pflash_vars);
+
+        add_arg(argv, "-drive");
+        add_argf(argv, "if=pflash,format=raw,unit=1,file=%s", vars);
+    }
+    if (!add_disks(argv, config, error)) {
+        return FALSE;
+    }
+    if (config->kernel != NULL) {
+        add_arg(argv, "-kernel");
+        add_arg(argv, config->kernel);
+        if (config->initrd != NULL) {
+            add_arg(argv, "-initrd");
+            add_arg(argv, config->initrd);
+        }
+        if (config->append != NULL) {
+            add_arg(argv, "-append");
+            add_arg(argv, config->append);
+        }
+    }
+    if (config->vga) {
+        add_arg(argv, "-device");
+        add_arg(argv, "VGA");
+    }
+    if (config->vnc_display >= 0) {
+        add_arg(argv, "-vnc");
+        add_argf(argv, "127.0.0.1:%d,to=99", config->vnc_display);
+    }
+    if (config->agent_socket != NULL) {
+        g_autofree char *path = escape_value(config->agent_socket);
+
+        add_arg(argv, "-chardev");
+        add_argf(argv, "socket,id=rig-qga,path=%s,server=on,wait=off", path);
+        add_arg(argv, "-device");
+        add_arg(argv, "virtio-serial-pci,id=rig-vser0");
+        add_arg(argv, "-device");
+        add_arg(argv, "virtserialport,bus=rig-vser0.0,chardev=rig-qga,"
+                      "name=org.qemu.guest_agent.0");
+    }
+    if (config->serial_log != NULL) {
+        g_autofree char *path = escape_value(config->serial_log);
+
+        add_arg(argv, "-chardev");
+        add_argf(argv, "file,id=rig-serial0,path=%s", path);
+        add_arg(argv, "-serial");
+        add_arg(argv, "chardev:rig-serial0");
+    }
+    for (guint i = 0; i < config->trace_events->len; i++) {
+        g_autofree char *pattern =
+            escape_value(g_ptr_array_index(config->trace_events, i));
+
+        add_arg(argv, "-trace");
+        add_argf(argv, "enable=%s", pattern);
+    }
+    if (config->trace_log != NULL) {
+        add_arg(argv, "-D");
+        add_arg(argv, config->trace_log);
+    }
+    return TRUE;
+}
+
 char **rig_vm_config_build_argv(const RigVmConfig *config, const char *qmp_path,
                                 const char *qtest_path,
                                 const char *halt_bios_path, GArray **ret_fds,
@@ -177,14 +474,25 @@ char **rig_vm_config_build_argv(const RigVmConfig *config, const char *qmp_path,
     g_autoptr(GArray) fds = g_array_new(FALSE, FALSE, sizeof(int));
     const char *qemu =
         config->qemu != NULL ? config->qemu : rig_vm_default_qemu();
+    g_autofree char *qmp = escape_value(qmp_path);
     int next_fd = FIRST_TAP_FD;
 
     if (!check_value("machine", config->machine, error) ||
         (config->accel != NULL &&
-         !check_value("accelerator", config->accel, error))) {
+         !check_value("accelerator", config->accel, error)) ||
+        (config->name != NULL && !check_value("name", config->name, error))) {
+        return NULL;
+    }
+    if (config->daemonize && config->pidfile == NULL) {
+        g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_INVALID_CONFIG,
+                    "a daemonized QEMU needs a pidfile");
         return NULL;
     }
     add_arg(argv, qemu);
+    if (config->name != NULL) {
+        add_arg(argv, "-name");
+        add_argf(argv, "%s,process=%s", config->name, config->name);
+    }
     add_arg(argv, "-M");
     add_arg(argv, config->machine);
     if (config->accel != NULL) {
@@ -226,7 +534,10 @@ char **rig_vm_config_build_argv(const RigVmConfig *config, const char *qmp_path,
         add_arg(argv, g_ptr_array_index(config->firmware_dirs, i));
     }
     add_arg(argv, "-chardev");
-    add_argf(argv, "socket,id=rig-qmp,path=%s", qmp_path);
+    /* A daemonized QEMU outlives the rig: it listens, later commands connect.
+     */
+    add_argf(argv, "socket,id=rig-qmp,path=%s%s", qmp,
+             config->daemonize ? ",server=on,wait=off" : "");
     add_arg(argv, "-mon");
     add_arg(argv, "chardev=rig-qmp,mode=control");
     if (qtest_path != NULL) {
@@ -236,61 +547,22 @@ char **rig_vm_config_build_argv(const RigVmConfig *config, const char *qmp_path,
         add_arg(argv, "-qtest-log");
         add_arg(argv, "none");
     }
+    if (!add_guest(argv, config, error)) {
+        return NULL;
+    }
     for (guint i = 0; i < config->nics->len; i++) {
-        const RigVmNic *nic = g_ptr_array_index(config->nics, i);
-        g_autoptr(GString) device = g_string_new("virtio-net-pci");
-
-        if (!check_value("NIC id", nic->id, error) ||
-            (nic->mac != NULL && !check_value("MAC", nic->mac, error))) {
+        if (!add_nic(argv, g_ptr_array_index(config->nics, i), i, &next_fd, fds,
+                     error)) {
             return NULL;
         }
-        add_arg(argv, "-netdev");
-        if (nic->tap_fd >= 0) {
-            /* QEMU refuses vnet_hdr= with fd=: it probes IFF_VNET_HDR. */
-            add_argf(argv, "tap,id=rig-net%u,fd=%d,vhost=off", i, next_fd);
-            int pair[2] = {nic->tap_fd, next_fd++};
-            g_array_append_vals(fds, pair, 2);
-        } else if (nic->tap_ifname != NULL) {
-            if (!check_value("tap name", nic->tap_ifname, error)) {
-                return NULL;
-            }
-            add_argf(argv,
-                     "tap,id=rig-net%u,ifname=%s,script=no,downscript=no,"
-                     "vnet_hdr=on,vhost=off",
-                     i, nic->tap_ifname);
-        } else {
-            g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_INVALID_CONFIG,
-                        "NIC %s has neither a tap fd nor a tap name", nic->id);
-            return NULL;
-        }
-        g_string_append_printf(device, ",id=%s,netdev=rig-net%u", nic->id, i);
-        g_string_append_printf(device, ",guest_rsc_ext=%s",
-                               nic->guest_rsc_ext ? "on" : "off");
-        if (nic->rsc_interval_ns >= 0) {
-            if (nic->rsc_interval_ns > G_MAXUINT32) {
-                g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_INVALID_CONFIG,
-                            "rsc_interval %" G_GINT64_FORMAT
-                            " ns does not fit QEMU's 32-bit property",
-                            nic->rsc_interval_ns);
-                return NULL;
-            }
-            g_string_append_printf(device, ",rsc_interval=%" G_GINT64_FORMAT,
-                                   nic->rsc_interval_ns);
-        }
-        if (nic->mac != NULL) {
-            g_string_append_printf(device, ",mac=%s", nic->mac);
-        }
-        if (nic->no_rom) {
-            g_string_append(device, ",romfile=");
-        }
-        if (nic->extra_props != NULL && nic->extra_props[0] != '\0') {
-            g_string_append_printf(device, ",%s", nic->extra_props);
-        }
-        add_arg(argv, "-device");
-        add_arg(argv, device->str);
     }
     for (guint i = 0; i < config->extra_args->len; i++) {
         add_arg(argv, g_ptr_array_index(config->extra_args, i));
+    }
+    if (config->daemonize) {
+        add_arg(argv, "-daemonize");
+        add_arg(argv, "-pidfile");
+        add_arg(argv, config->pidfile);
     }
     g_ptr_array_add(argv, NULL);
     *ret_fds = g_steal_pointer(&fds);
@@ -778,7 +1050,14 @@ out:
 
 RigVm *rig_vm_start(const RigVmConfig *config, GError **error)
 {
-    g_autoptr(RigVm) vm = g_new0(RigVm, 1);
+    g_autoptr(RigVm) vm = NULL;
+
+    if (config->daemonize) {
+        g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_INVALID_CONFIG,
+                    "a daemonized VM starts with rig_vm_spawn_daemon()");
+        return NULL;
+    }
+    vm = g_new0(RigVm, 1);
 
     vm->qtest_fd = -1;
     vm->context = g_main_context_new();
@@ -948,4 +1227,117 @@ char *rig_vm_get_log_tail(RigVm *vm, guint max_lines)
     guint count = g_strv_length(lines);
     guint first = count > max_lines ? count - max_lines : 0;
     return g_strjoinv("\n", lines + first);
+}
+
+/* Between fork and exec of a QEMU that daemonizes. */
+static void daemon_child_setup(gpointer user_data)
+{
+    setpgid(0, 0);
+    /*
+     * Only QEMU's foreground parent dies with the rig.  Its daemon (whose
+     * PDEATHSIG fork() cleared) then cannot report readiness and exits
+     * (os_setup_post() in QEMU's os-posix.c): a VM is either fully started
+     * and in its pidfile, or gone.
+     */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+gboolean rig_vm_spawn_daemon(const RigVmConfig *config, const char *qmp_path,
+                             const char *log_path, GPid *ret_pid,
+                             GError **error)
+{
+    const char *qemu =
+        config->qemu != NULL ? config->qemu : rig_vm_default_qemu();
+    g_autoptr(GArray) fds = NULL;
+    g_autoptr(GSubprocessLauncher) launcher = NULL;
+    g_autoptr(GError) local_error = NULL;
+    g_autofree char *pid_text = NULL;
+    g_auto(GStrv) argv = NULL;
+    /* Reuses the launcher's private context to wait with a deadline. */
+    RigVm waiter = {.qtest_fd = -1, .log_path = (char *)log_path};
+    gint64 pid = 0;
+    gboolean ok = FALSE;
+
+    if (!config->daemonize) {
+        g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_INVALID_CONFIG,
+                    "rig_vm_spawn_daemon() needs config->daemonize");
+        return FALSE;
+    }
+    if (!rig_vm_check_qemu(qemu, error)) {
+        return FALSE;
+    }
+    argv = rig_vm_config_build_argv(config, qmp_path, NULL, NULL, &fds, error);
+    if (argv == NULL) {
+        return FALSE;
+    }
+    launcher = g_subprocess_launcher_new(G_SUBPROCESS_FLAGS_STDERR_MERGE);
+    g_subprocess_launcher_set_stdin_file_path(launcher, "/dev/null");
+    g_subprocess_launcher_set_stdout_file_path(launcher, log_path);
+    g_subprocess_launcher_set_child_setup(launcher, daemon_child_setup, NULL,
+                                          NULL);
+    for (guint i = 0; i + 1 < fds->len; i += 2) {
+        int copy = fcntl(g_array_index(fds, int, i), F_DUPFD_CLOEXEC, 3);
+
+        if (copy < 0) {
+            int saved = errno;
+
+            g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_FAILED,
+                        "cannot duplicate the tap fd: %s", g_strerror(saved));
+            return FALSE;
+        }
+        g_subprocess_launcher_take_fd(launcher, copy,
+                                      g_array_index(fds, int, i + 1));
+    }
+    waiter.context = g_main_context_new();
+    waiter.process = g_subprocess_launcher_spawnv(
+        launcher, (const char *const *)argv, &local_error);
+    if (waiter.process == NULL) {
+        g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_QEMU_MISSING,
+                    "cannot start QEMU %s: %s", qemu, local_error->message);
+        goto out;
+    }
+    g_main_context_push_thread_default(waiter.context);
+    g_subprocess_wait_async(waiter.process, NULL, on_process_exited, &waiter);
+    g_main_context_pop_thread_default(waiter.context);
+    /* The foreground parent exits once the VM is set up. */
+    if (wait_fd_or_exit(&waiter, -1, MAX(config->start_timeout_ms, 1)) !=
+        WAIT_EXITED) {
+        g_subprocess_force_exit(waiter.process);
+        wait_fd_or_exit(&waiter, -1, RIG_VM_DEFAULT_STOP_TIMEOUT_MS);
+        g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_TIMEOUT,
+                    "QEMU did not finish starting within %u ms",
+                    config->start_timeout_ms);
+        goto out;
+    }
+    if (!g_subprocess_get_successful(waiter.process)) {
+        g_autofree char *how = rig_vm_describe_exit(&waiter);
+        g_autofree char *tail = rig_vm_get_log_tail(&waiter, LOG_TAIL_LINES);
+
+        g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_EXITED,
+                    "QEMU %s during start: %s", how,
+                    tail[0] != '\0' ? tail : "(QEMU printed nothing)");
+        goto out;
+    }
+    if (!g_file_get_contents(config->pidfile, &pid_text, NULL, error)) {
+        g_prefix_error(error, "QEMU started but left no pidfile: ");
+        goto out;
+    }
+    pid = g_ascii_strtoll(pid_text, NULL, 10);
+    if (pid <= 0) {
+        g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_FAILED,
+                    "pidfile %s holds no pid", config->pidfile);
+        goto out;
+    }
+    *ret_pid = (GPid)pid;
+    ok = TRUE;
+out:
+    if (waiter.process != NULL && !waiter.exited) {
+        /* The wait callback points at @waiter: let it land first. */
+        wait_fd_or_exit(&waiter, -1, RIG_VM_DEFAULT_STOP_TIMEOUT_MS);
+    }
+    if (waiter.process == NULL || waiter.exited) {
+        g_clear_object(&waiter.process);
+        g_main_context_unref(waiter.context);
+    }
+    return ok;
 }

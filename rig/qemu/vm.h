@@ -38,17 +38,37 @@ typedef enum {
 
 /* One virtio-net-pci with a tap backend. */
 typedef struct {
-    char *id;               /* device id= (QOM /machine/peripheral/<id>) */
-    char *mac;              /* "52:54:00:..", NULL: QEMU's default */
-    gboolean guest_rsc_ext; /* offer VIRTIO_NET_F_RSC_EXT (default TRUE) */
-    gint64 rsc_interval_ns; /* < 0: QEMU's default (300000) */
-    gboolean no_rom;        /* romfile= (no option ROM; default TRUE) */
-    int tap_fd;             /* tap fd (IFF_VNET_HDR), owned by the config;
-                             * QEMU gets a duplicate: -netdev tap,fd= */
-    char *tap_ifname;       /* used when tap_fd < 0: -netdev tap,ifname=
-                             * (QEMU opens it in its own namespace) */
-    char *extra_props;      /* appended to -device, e.g. "mq=off" */
+    char *id;                 /* device id= (QOM /machine/peripheral/<id>) */
+    char *mac;                /* "52:54:00:..", NULL: QEMU's default */
+    gboolean guest_rsc_ext;   /* offer VIRTIO_NET_F_RSC_EXT (default TRUE) */
+    gint64 rsc_interval_ns;   /* < 0: QEMU's default (300000) */
+    gboolean no_rom;          /* romfile= (no option ROM; default TRUE) */
+    int tap_fd;               /* tap fd (IFF_VNET_HDR), owned by the config;
+                               * QEMU gets a duplicate: -netdev tap,fd= */
+    char *tap_ifname;         /* used when tap_fd < 0: -netdev tap,ifname=
+                               * (QEMU opens it in its own namespace) */
+    char *extra_props;        /* appended to -device, e.g. "mq=off" */
+    char *model;              /* -device driver; NULL: virtio-net-pci.  The
+                               * RSC options go to virtio-net models only */
+    gboolean netkvm_offloads; /* the features NetKVM needs to ack RSC_EXT
+                               * (CTRL_VQ, CTRL_GUEST_OFFLOADS, GUEST_CSUM,
+                               * GUEST_TSO4/6) switched on explicitly */
+    GArray *queue_fds;        /* int: tap fds of queues 2.. (IFF_MULTI_QUEUE),
+                               * owned; with any, -netdev fds=, mq=on and
+                               * vectors = 2 * queues + 2 */
+    guint speed_mbps;         /* virtio-net speed= (duplex=full); 0: unset */
+    gboolean user;            /* QEMU user networking instead of a tap */
+    GArray *host_forwards;    /* user: guint16 pairs {host, guest}, each a
+                               * hostfwd from 127.0.0.1:host */
 } RigVmNic;
+
+/* A disk image (-drive if=none + a device). */
+typedef struct {
+    char *path;        /* commas are escaped for QEMU */
+    char *format;      /* "qcow2", "raw" */
+    gboolean snapshot; /* writes go to a temporary file */
+    gboolean virtio;   /* virtio-blk-pci; FALSE: ide-hd on the AHCI bus */
+} RigVmDisk;
 
 /* What to start.  Members are owned by the config. */
 typedef struct {
@@ -81,6 +101,28 @@ typedef struct {
     char *ram_path;
     guint start_timeout_ms;
     guint stop_timeout_ms; /* per step of quit, SIGTERM, SIGKILL */
+
+    /* A real guest (rig session): all off/NULL by default. */
+    char *name;       /* -name NAME,process=NAME */
+    char *cpu;        /* -cpu */
+    guint cpus;       /* -smp; 0: QEMU's default */
+    GPtrArray *disks; /* RigVmDisk *, rig_vm_config_add_disk() */
+    char *kernel;     /* direct kernel boot */
+    char *initrd;
+    char *append;
+    char *pflash_code;       /* UEFI code (read-only pflash unit 0) */
+    char *pflash_vars;       /* this VM's UEFI variables (pflash unit 1) */
+    gboolean vga;            /* -device VGA */
+    gint vnc_display;        /* -vnc 127.0.0.1:N,to=99 (first free display from
+                              * N); < 0 (default): no VNC */
+    char *serial_log;        /* serial port 0 written to this file */
+    char *agent_socket;      /* guest agent port (org.qemu.guest_agent.0) on
+                              * this unix socket, QEMU listening */
+    GPtrArray *trace_events; /* char *: -trace enable=PATTERN each */
+    char *trace_log;         /* -D: the trace backend's log file */
+    gboolean daemonize;      /* -daemonize -pidfile, QMP socket QEMU listens
+                              * on: rig_vm_spawn_daemon() */
+    char *pidfile;
 } RigVmConfig;
 
 typedef struct RigVm RigVm;
@@ -144,6 +186,26 @@ RigVmNic *rig_vm_config_add_nic(RigVmConfig *config, const char *id,
                                 int tap_fd);
 
 /**
+ * rig_vm_nic_queues:
+ * @nic: a NIC
+ *
+ * Returns: its number of queue pairs (1 + queue_fds).
+ */
+guint rig_vm_nic_queues(const RigVmNic *nic);
+
+/**
+ * rig_vm_config_add_disk:
+ * @config: a config
+ * @path: image path
+ * @format: "qcow2" or "raw"
+ *
+ * Returns: (transfer none): the new disk (not snapshot, IDE), owned by
+ *   @config.
+ */
+RigVmDisk *rig_vm_config_add_disk(RigVmConfig *config, const char *path,
+                                  const char *format);
+
+/**
  * rig_vm_config_build_argv:
  * @config: a config
  * @qmp_path: QMP socket path the rig listens on
@@ -179,6 +241,26 @@ char **rig_vm_config_build_argv(const RigVmConfig *config, const char *qmp_path,
  * Returns: (transfer full): the running VM; rig_vm_free() shuts it down.
  */
 RigVm *rig_vm_start(const RigVmConfig *config, GError **error);
+
+/**
+ * rig_vm_spawn_daemon:
+ * @config: (transfer none): a config with daemonize and pidfile set
+ * @qmp_path: the QMP socket QEMU is to listen on
+ * @log_path: QEMU's stdout and stderr until it daemonizes
+ * @ret_pid: (out): the daemon's pid (from the pidfile); set only on success
+ * @error: return location; RIG_VM_ERROR_EXITED when QEMU itself refused
+ *   to start (the message quotes its log), RIG_VM_ERROR_TIMEOUT
+ *
+ * Starts a QEMU that outlives the rig (rig session).  If the rig dies
+ * while QEMU starts, QEMU's foreground parent dies with it and the daemon
+ * exits before it is ready, so no VM is left that its pidfile and the
+ * caller do not know about.
+ *
+ * Returns: TRUE when the VM runs.
+ */
+gboolean rig_vm_spawn_daemon(const RigVmConfig *config, const char *qmp_path,
+                             const char *log_path, GPid *ret_pid,
+                             GError **error);
 
 /**
  * rig_vm_free:

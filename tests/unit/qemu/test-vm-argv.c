@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include <string.h>
 #include <unistd.h>
 
 #include "qemu/vm.h"
@@ -184,6 +185,111 @@ static void test_default_qemu_from_env(void **state)
     g_unsetenv("RIG_QEMU");
 }
 
+/* What rig session asks for: a daemonized guest with disks and NICs. */
+static void test_session_guest(void **state)
+{
+    g_autoptr(RigVmConfig) config = rig_vm_config_new();
+    g_autoptr(GArray) fds = NULL;
+    g_autoptr(GError) error = NULL;
+    RigVmNic *nic;
+    RigVmDisk *disk;
+    guint16 fwd[2] = {4000, 5003};
+    int q1 = dup(STDIN_FILENO);
+    int q2 = dup(STDIN_FILENO);
+
+    config->qemu = g_strdup("/q");
+    config->name = g_strdup("rig-s1-client1");
+    config->cpu = g_strdup("max");
+    config->cpus = 2;
+    disk = rig_vm_config_add_disk(config, "/img/a,b.qcow2", "qcow2");
+    disk->snapshot = TRUE;
+    config->vnc_display = 10;
+    config->vga = TRUE;
+    config->agent_socket = g_strdup("/s/c1.qga");
+    config->serial_log = g_strdup("/s/c1-serial.log");
+    g_ptr_array_add(config->trace_events, g_strdup("virtio_net_rsc_*"));
+    config->trace_log = g_strdup("/s/c1-trace.log");
+    config->daemonize = TRUE;
+    config->pidfile = g_strdup("/s/c1.pid");
+
+    nic = rig_vm_config_add_nic(config, "ctl", dup(STDIN_FILENO));
+    nic->model = g_strdup("e1000e");
+    nic->guest_rsc_ext = FALSE;
+    nic = rig_vm_config_add_nic(config, "tst", q1);
+    nic->queue_fds = g_array_new(FALSE, FALSE, sizeof(int));
+    g_array_append_val(nic->queue_fds, q2);
+    nic->rsc_interval_ns = 1000000;
+    nic->netkvm_offloads = TRUE;
+    nic->speed_mbps = 10000;
+    nic = rig_vm_config_add_nic(config, "world", -1);
+    nic->user = TRUE;
+    nic->model = g_strdup("e1000e");
+    nic->host_forwards = g_array_new(FALSE, FALSE, sizeof(guint16));
+    g_array_append_vals(nic->host_forwards, fwd, 2);
+
+    g_auto(GStrv) argv =
+        rig_vm_config_build_argv(config, "/s/c1.qmp", NULL, NULL, &fds, &error);
+    assert_non_null(argv);
+    assert_option(argv, "-name", "rig-s1-client1,process=rig-s1-client1");
+    assert_option(argv, "-cpu", "max");
+    assert_option(argv, "-smp", "2");
+    /* A comma in a file name is doubled, or QEMU reads a new key. */
+    assert_option(argv, "-drive",
+                  "file=/img/a,,b.qcow2,format=qcow2,if=none,id=rig-disk0,"
+                  "snapshot=on");
+    assert_option(argv, "-device", "ide-hd,drive=rig-disk0,bus=ide.0");
+    assert_option(argv, "-vnc", "127.0.0.1:10,to=99");
+    assert_option(argv, "-chardev",
+                  "socket,id=rig-qmp,path=/s/c1.qmp,server=on,wait=off");
+    assert_option(argv, "-chardev",
+                  "socket,id=rig-qga,path=/s/c1.qga,server=on,wait=off");
+    assert_option(argv, "-chardev",
+                  "file,id=rig-serial0,path=/s/c1-serial.log");
+    assert_option(argv, "-trace", "enable=virtio_net_rsc_*");
+    assert_option(argv, "-D", "/s/c1-trace.log");
+    assert_option(argv, "-netdev", "tap,id=rig-net0,fd=3,vhost=off");
+    assert_option(argv, "-device", "e1000e,id=ctl,netdev=rig-net0,romfile=");
+    assert_option(argv, "-netdev", "tap,id=rig-net1,fds=4:5,vhost=off");
+    assert_option(argv, "-device",
+                  "virtio-net-pci,id=tst,netdev=rig-net1,guest_rsc_ext=on,"
+                  "rsc_interval=1000000,csum=on,guest_csum=on,guest_tso4=on,"
+                  "guest_tso6=on,host_tso4=on,host_tso6=on,mrg_rxbuf=on,"
+                  "ctrl_vq=on,ctrl_guest_offloads=on,romfile=,mq=on,"
+                  "vectors=6,speed=10000,duplex=full");
+    assert_option(argv, "-netdev",
+                  "user,id=rig-net2,hostfwd=tcp:127.0.0.1:4000-:5003");
+    assert_option(argv, "-pidfile", "/s/c1.pid");
+    assert_true(find_arg(argv, "-daemonize") > 0);
+    assert_int_equal(fds->len, 6);
+    assert_int_equal(g_array_index(fds, int, 2), q1);
+    assert_int_equal(g_array_index(fds, int, 4), q2);
+    assert_int_equal(g_array_index(fds, int, 5), 5);
+}
+
+static void test_session_invalid(void **state)
+{
+    g_autoptr(RigVmConfig) config = rig_vm_config_new();
+    g_autoptr(GArray) fds = NULL;
+    g_autoptr(GError) error = NULL;
+    RigVmNic *nic = rig_vm_config_add_nic(config, "ctl", -1);
+
+    nic->user = TRUE;
+    nic->model = g_strdup("e1000e");
+    nic->speed_mbps = 1000;
+    assert_null(
+        rig_vm_config_build_argv(config, "/q", NULL, NULL, &fds, &error));
+    assert_non_null(strstr(error->message, "need virtio-net-pci"));
+    g_clear_error(&error);
+    nic->speed_mbps = 0;
+    config->daemonize = TRUE;
+    assert_null(
+        rig_vm_config_build_argv(config, "/q", NULL, NULL, &fds, &error));
+    assert_non_null(strstr(error->message, "pidfile"));
+    g_clear_error(&error);
+    assert_null(rig_vm_start(config, &error));
+    assert_int_equal(error->code, RIG_VM_ERROR_INVALID_CONFIG);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -193,6 +299,8 @@ int main(void)
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_missing_binary),
         cmocka_unit_test(test_default_qemu_from_env),
+        cmocka_unit_test(test_session_guest),
+        cmocka_unit_test(test_session_invalid),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

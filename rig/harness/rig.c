@@ -10,7 +10,7 @@
 #include "campaign/fuzz-cmd.h"
 #include "harness/commands.h"
 #include "harness/run.h"
-#include "harness/session.h"
+#include "session/session.h"
 #include "rig-config.h"
 #include "sweep/sweep.h"
 
@@ -21,7 +21,7 @@ static const RigCommand COMMANDS[] = {
      rig_cmd_smoke},
     {"run", "run certification profiles (hck-profiles/NAME.ini)",
      run_command_main},
-    {"session", "HCK studio sessions: up, status, stats, set-interval, down",
+    {"session", "HCK studio sessions: up, status, stats, set-interval, rsc-cleanup, down",
      session_cli_main},
     {"caps", "show what a QEMU binary can do for the rig (probe)",
      rig_cmd_caps},

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "harness/session-kvm.h"
+#include "session/kvm.h"
 
 static void test_probe_verdict_matches_machine(void **state)
 {

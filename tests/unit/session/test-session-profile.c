@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "harness/session-profile.h"
+#include "session/profile.h"
 
 /* Loads @ini expecting failure; checks the message contains @needle. */
 static void expect_error(const char *ini, const char *needle)

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "harness/session-winstats.h"
+#include "session/winstats.h"
 
 static char *fixture(const char *name)
 {

@@ -5,8 +5,8 @@
  * profiles"); unknown groups and keys are errors, so that a typo cannot
  * silently fall back to a default.  Errors name the file, group and key.
  */
-#ifndef RIG_HARNESS_SESSION_PROFILE_H
-#define RIG_HARNESS_SESSION_PROFILE_H
+#ifndef RIG_SESSION_PROFILE_H
+#define RIG_SESSION_PROFILE_H
 
 #include <glib.h>
 
@@ -21,6 +21,7 @@ typedef enum {
 } SessionProfileError;
 
 #define SESSION_MAX_CLIENTS         8
+#define SESSION_MAX_QUEUES          16
 #define SESSION_DEFAULT_CLIENTS     2
 #define SESSION_DEFAULT_CPUS        2
 #define SESSION_DEFAULT_MEMORY_MIB  2048
@@ -71,6 +72,14 @@ typedef struct {
     char *append;
     guint8 test_mac[6];    /* clients only: the test NIC's MAC */
     gboolean test_mac_set; /* from the profile, not derived from the id */
+    char **trace_events;   /* QEMU trace event patterns, or NULL */
+    /* Clients only (what HCK engineers set per client in VirtHCK's
+     * hck_setup.cfg and AutoHCK's device JSON): */
+    guint queues;     /* test NIC queue pairs (CLIENTx_N_QUEUES); 1 */
+    guint link_speed; /* test NIC speed= in Mbit/s; 0: QEMU's default */
+    char *extra_nic;  /* model of an extra NIC on the control network
+                       * (file transfer), or NULL */
+    gboolean world;   /* a world NIC (CLIENT_WORLD_ACCESS) */
 } SessionVmSpec;
 
 typedef struct {
@@ -88,7 +97,9 @@ typedef struct {
     char *test_nic;
     gboolean guest_rsc_ext;
     guint64 rsc_interval_ns;
-    char *test_device_options; /* extra -device properties, or NULL */
+    char *test_device_options;    /* extra -device properties, or NULL */
+    gboolean test_tap_tx_offload; /* keep TX offload on the test taps
+                                   * (default off, as VirtHCK's TAP_TX_OFF) */
     gboolean world;
     char *world_nic;
     GArray *forwards; /* SessionForward */
@@ -162,4 +173,4 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SessionProfile, session_profile_free)
 
 G_END_DECLS
 
-#endif /* RIG_HARNESS_SESSION_PROFILE_H */
+#endif /* RIG_SESSION_PROFILE_H */

@@ -6,8 +6,8 @@
  * rig_netns_add_tap() (non-persistent, handed to QEMU as -netdev tap,fd=N,
  * so a killed QEMU leaves no tap behind) and are enslaved to a bridge.
  */
-#ifndef RIG_HARNESS_SESSION_NET_H
-#define RIG_HARNESS_SESSION_NET_H
+#ifndef RIG_SESSION_NET_H
+#define RIG_SESSION_NET_H
 
 #include <glib.h>
 
@@ -41,20 +41,55 @@ RigNetns *session_net_create_netns(const char *name, const char *const *bridges,
  */
 gboolean session_net_delete_netns(const char *name, GError **error);
 
+/* As VirtHCK (hck_aux.sh) and AutoHCK (network_manager.json) set taps. */
+#define SESSION_TAP_TXQUEUELEN 11000
+
 /**
  * session_net_add_tap:
  * @netns: (nullable): the session's namespace, or NULL for the host's
  * @tap: interface name (at most 15 bytes)
  * @bridge: bridge to enslave the tap to, in the same namespace
- * @ret_fd: (out): the tap's fd (IFF_VNET_HDR), owned by the caller; set
- *     only on success
+ * @queues: queue pairs (above 1: a multi-queue tap)
+ * @tx_off: `ethtool -K TAP tx off`, as both HCK launchers do: the host
+ *     side then checksums and segments what a guest sends, so a support
+ *     client's LSO super-frames reach the other client's coalescer as
+ *     MSS-sized segments
+ * @ret_fds: (out) (transfer full): the tap's fds (IFF_VNET_HDR), one per
+ *     queue, owned by the caller; set only on success
  * @error: return location for a GError
+ *
+ * Creates the tap, enslaves it, sets txqueuelen SESSION_TAP_TXQUEUELEN.
  *
  * Returns: TRUE on success.
  */
 gboolean session_net_add_tap(RigNetns *netns, const char *tap,
-                             const char *bridge, int *ret_fd, GError **error);
+                             const char *bridge, guint queues, gboolean tx_off,
+                             GArray **ret_fds, GError **error);
+
+/**
+ * session_net_add_host_bridge:
+ * @bridge: a bridge name
+ * @error: return location for a GError
+ *
+ * Creates the bridge in the rig's namespace (`[session] netns = false`),
+ * up, txqueuelen SESSION_TAP_TXQUEUELEN.
+ *
+ * Returns: TRUE on success.
+ */
+gboolean session_net_add_host_bridge(const char *bridge, GError **error);
+
+/**
+ * session_net_delete_link:
+ * @name: an interface name, validated by the caller
+ * @error: return location for a GError
+ *
+ * `ip link del NAME` (with separate arguments, never through a shell); an
+ * interface that does not exist is not an error.
+ *
+ * Returns: TRUE on success.
+ */
+gboolean session_net_delete_link(const char *name, GError **error);
 
 G_END_DECLS
 
-#endif /* RIG_HARNESS_SESSION_NET_H */
+#endif /* RIG_SESSION_NET_H */

@@ -1,7 +1,7 @@
 /*
  * KVM probe: see session-kvm.h.
  */
-#include "harness/session-kvm.h"
+#include "session/kvm.h"
 
 #include <errno.h>
 #include <fcntl.h>

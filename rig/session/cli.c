@@ -1,8 +1,11 @@
 /*
  * `rig session` command line: see session.h and `rig session --help`.
  */
-#include "harness/session-private.h"
-#include "harness/session-profile.h"
+#include "session/session.h"
+
+#include "session/offloads.h"
+#include "session/profile.h"
+#include "session/state.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -20,12 +23,22 @@ static const char SESSION_SUMMARY[] =
     "                                 and return; prints how to reach each VM\n"
     "  status [--json]                processes, VNC, sockets, NICs, RSC "
     "options\n"
-    "  stats [VM] [--json]            RSC counters: QEMU (device) and Windows\n"
-    "                                 (guest agent) side by side\n"
+    "  stats [VM] [--json] [--reset]  RSC counters: QEMU (device) and Windows\n"
+    "                                 (guest agent) side by side, and the\n"
+    "                                 relations between them; --reset zeroes\n"
+    "                                 NetKVM's rx counters first\n"
     "  set-interval VM NS             change rsc_interval of a running client\n"
+    "                                 (the fixed QEMU), prints the value read\n"
+    "                                 back\n"
+    "  rsc-cleanup VM                 remove the HLK RSC test's helper "
+    "drivers\n"
+    "                                 (coalesce.sys, spartadrv.sys,\n"
+    "                                 netcapdrv6.sys) through the guest agent\n"
     "  down [--all]                   stop the VMs, remove taps, bridges, "
     "netns\n"
     "  list                           ids of existing sessions\n"
+    "  keep-offloads                  (internal, started by up) keeps TX\n"
+    "                                 offload off on the session's taps\n"
     "\n"
     "Every command takes --id N (needed when several sessions exist) and\n"
     "--state-dir DIR (default $RIG_SESSION_DIR or /run/rsc-rig/sessions).\n"
@@ -68,6 +81,7 @@ typedef struct {
     char *state_dir;
     gboolean json;
     gboolean all;
+    gboolean reset;
     char **images;
     char *qemu;
 } CliOptions;
@@ -176,7 +190,14 @@ static int cmd_query(const char *cmd, CliOptions *o, int argc, char **argv)
             return EXIT_USAGE;
         }
         ok = session_stats(o->state_dir, id, argc == 2 ? argv[1] : NULL,
-                           o->json, &error);
+                           o->json, o->reset, &error);
+    } else if (g_str_equal(cmd, "rsc-cleanup")) {
+        if (argc != 2) {
+            g_printerr("rig session rsc-cleanup: expected one VM (a client), "
+                       "e.g. rsc-cleanup client1\n");
+            return EXIT_USAGE;
+        }
+        ok = session_rsc_cleanup(o->state_dir, id, argv[1], &error);
     } else {
         guint64 ns = 0;
 
@@ -192,6 +213,27 @@ static int cmd_query(const char *cmd, CliOptions *o, int argc, char **argv)
     return ok ? 0 : session_fail(error);
 }
 
+/* Internal: started by `up`, argument the session directory + "/". */
+static int cmd_keep_offloads(CliOptions *o, int argc, char **argv)
+{
+    g_autofree char *dir = NULL;
+    g_autofree char *marker = NULL;
+
+    if (o->id <= 0 || argc != 2) {
+        g_printerr("rig session keep-offloads: started by `rig session "
+                   "up` (--id N --state-dir DIR SESSION_DIR/)\n");
+        return EXIT_USAGE;
+    }
+    dir = session_dir(o->state_dir, (guint)o->id);
+    marker = g_strconcat(dir, "/", NULL);
+    if (!g_str_equal(argv[1], marker)) {
+        g_printerr("rig session keep-offloads: %s is not %s\n", argv[1],
+                   marker);
+        return EXIT_USAGE;
+    }
+    return session_keep_offloads_main(o->state_dir, (guint)o->id);
+}
+
 static int cmd_list(CliOptions *o)
 {
     g_autoptr(GArray) ids = session_list_ids(o->state_dir);
@@ -205,7 +247,8 @@ static int cmd_list(CliOptions *o)
 int session_cli_main(int argc, char **argv)
 {
     static const char *const commands[] = {
-        "up", "down", "status", "stats", "set-interval", "list", NULL};
+        "up",   "down",        "status",        "stats", "set-interval",
+        "list", "rsc-cleanup", "keep-offloads", NULL};
     CliOptions o = {0};
     GOptionEntry common[] = {
         {"id", 0, 0, G_OPTION_ARG_INT, &o.id,
@@ -215,6 +258,8 @@ int session_cli_main(int argc, char **argv)
         {"json", 0, 0, G_OPTION_ARG_NONE, &o.json,
          "machine-readable output (status, stats)", NULL},
         {"all", 0, 0, G_OPTION_ARG_NONE, &o.all, "down: every session", NULL},
+        {"reset", 0, 0, G_OPTION_ARG_NONE, &o.reset,
+         "stats: zero NetKVM's rx counters first (NetKvm_DiagReset)", NULL},
         {"image", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &o.images,
          "up: disk image of a VM (repeat per VM), opened read-only", "VM=PATH"},
         {"qemu", 0, 0, G_OPTION_ARG_FILENAME, &o.qemu,
@@ -236,8 +281,9 @@ int session_cli_main(int argc, char **argv)
                    cmd);
         return EXIT_USAGE;
     }
-    ctx = g_option_context_new(g_str_equal(cmd, "up")      ? "PROFILE"
-                               : g_str_equal(cmd, "stats") ? "[VM]"
+    ctx = g_option_context_new(g_str_equal(cmd, "up")            ? "PROFILE"
+                               : g_str_equal(cmd, "stats")       ? "[VM]"
+                               : g_str_equal(cmd, "rsc-cleanup") ? "VM"
                                : g_str_equal(cmd, "set-interval")
                                    ? "VM NANOSECONDS"
                                    : "");
@@ -257,6 +303,8 @@ int session_cli_main(int argc, char **argv)
         code = cmd_down(&o, argc, argv);
     } else if (g_str_equal(cmd, "list")) {
         code = cmd_list(&o);
+    } else if (g_str_equal(cmd, "keep-offloads")) {
+        code = cmd_keep_offloads(&o, argc, argv);
     } else {
         code = cmd_query(cmd, &o, argc, argv);
     }

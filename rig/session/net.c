@@ -1,7 +1,7 @@
 /*
- * Session networks: see session-net.h.
+ * Session networks: see net.h.
  */
-#include "harness/session-net.h"
+#include "session/net.h"
 
 #include <unistd.h>
 
@@ -49,8 +49,12 @@ RigNetns *session_net_create_netns(const char *name, const char *const *bridges,
         g_autofree char *sysctl =
             g_strdup_printf("net.ipv6.conf.%s.disable_ipv6=1", bridges[i]);
 
+        g_autofree char *qlen = g_strdup_printf("%d", SESSION_TAP_TXQUEUELEN);
+
         if (!NET_RUN(error, "ip", "-n", name, "link", "add", bridges[i], "type",
                      "bridge") ||
+            !NET_RUN(error, "ip", "-n", name, "link", "set", bridges[i],
+                     "txqueuelen", qlen) ||
             !NET_RUN(error, "ip", "netns", "exec", name, "sysctl", "-q", "-w",
                      sysctl) ||
             !NET_RUN(error, "ip", "-n", name, "link", "set", bridges[i],
@@ -68,24 +72,52 @@ gboolean session_net_delete_netns(const char *name, GError **error)
 }
 
 gboolean session_net_add_tap(RigNetns *netns, const char *tap,
-                             const char *bridge, int *ret_fd, GError **error)
+                             const char *bridge, guint queues, gboolean tx_off,
+                             GArray **ret_fds, GError **error)
 {
-    int fd = -1;
+    g_autoptr(GArray) fds = NULL;
+    g_autofree char *qlen = g_strdup_printf("%d", SESSION_TAP_TXQUEUELEN);
+    const char *ns = netns != NULL ? rig_netns_get_name(netns) : NULL;
     gboolean ok;
 
-    if (!rig_netns_add_tap(netns, tap, &fd, error)) {
+    if (!rig_netns_add_tap_queues(netns, tap, queues, &fds, error)) {
         return FALSE;
     }
-    if (netns != NULL) {
-        ok = NET_RUN(error, "ip", "-n", rig_netns_get_name(netns), "link",
-                     "set", tap, "master", bridge);
+    if (ns != NULL) {
+        ok = NET_RUN(error, "ip", "-n", ns, "link", "set", tap, "master",
+                     bridge, "txqueuelen", qlen) &&
+             (!tx_off || NET_RUN(error, "ip", "netns", "exec", ns, "ethtool",
+                                 "-K", tap, "tx", "off"));
     } else {
-        ok = NET_RUN(error, "ip", "link", "set", tap, "master", bridge);
+        ok = NET_RUN(error, "ip", "link", "set", tap, "master", bridge,
+                     "txqueuelen", qlen) &&
+             (!tx_off || NET_RUN(error, "ethtool", "-K", tap, "tx", "off"));
     }
     if (!ok) {
-        close(fd);
+        for (guint i = 0; i < fds->len; i++) {
+            close(g_array_index(fds, int, i));
+        }
         return FALSE;
     }
-    *ret_fd = fd;
+    *ret_fds = g_steal_pointer(&fds);
     return TRUE;
+}
+
+gboolean session_net_add_host_bridge(const char *bridge, GError **error)
+{
+    g_autofree char *qlen = g_strdup_printf("%d", SESSION_TAP_TXQUEUELEN);
+
+    return NET_RUN(error, "ip", "link", "add", bridge, "type", "bridge") &&
+           NET_RUN(error, "ip", "link", "set", bridge, "txqueuelen", qlen,
+                   "up");
+}
+
+gboolean session_net_delete_link(const char *name, GError **error)
+{
+    g_autofree char *sys = g_build_filename("/sys/class/net", name, NULL);
+
+    if (!g_file_test(sys, G_FILE_TEST_EXISTS)) {
+        return TRUE;
+    }
+    return NET_RUN(error, "ip", "link", "del", name);
 }

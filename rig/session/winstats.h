@@ -13,8 +13,8 @@
  * nested object turned into a string), pick the members they need and
  * ignore the rest.
  */
-#ifndef RIG_HARNESS_SESSION_WINSTATS_H
-#define RIG_HARNESS_SESSION_WINSTATS_H
+#ifndef RIG_SESSION_WINSTATS_H
+#define RIG_SESSION_WINSTATS_H
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
@@ -52,10 +52,26 @@ typedef struct {
     guint ipv6_failure_reason;
 } SessionWinRscSetting;
 
+/*
+ * NetKvm_Diag (wlh/ParaNdis6_Impl.cpp counts them on receive): each
+ * coalesced *frame* counts once, however many segments it holds.
+ */
 typedef struct {
-    guint64 coalesced_win;  /* segments QEMU's RSC_EXT path merged */
-    guint64 coalesced_host; /* host GSO estimate (not QEMU's coalescer) */
+    guint64 coalesced_win;  /* frames with RSC_INFO: QEMU's RSC_EXT path */
+    guint64 coalesced_host; /* GSO frames without RSC_INFO: host GSO */
+    gboolean checksum_ok_known;
+    guint64 checksum_ok; /* rx.ChecksumOK */
+    gboolean ctrl_known; /* the ctrl member was reported */
+    guint64 commands;    /* ctrl.Commands: control-queue commands sent */
+    guint64 commands_failed;
+    guint64 commands_timed_out;
 } SessionWinNetkvmDiag;
+
+/* NetKvm_Config: the driver's RSC settings. */
+typedef struct {
+    guint64 rsc_enabled_v4; /* RscEnabledv4 */
+    guint64 rsc_enabled_v6; /* RscEnabledv6 */
+} SessionWinNetkvmConfig;
 
 /* Everything one run of the script reported. */
 typedef struct {
@@ -70,6 +86,9 @@ typedef struct {
     SessionWinState diag_state;
     SessionWinNetkvmDiag diag;
     char *diag_problem;
+    SessionWinState config_state;
+    SessionWinNetkvmConfig config;
+    char *config_problem;
 } SessionWinReport;
 
 /**
@@ -86,6 +105,29 @@ GQuark session_winstats_error_quark(void);
  *     session_winstats_parse_report() reads.
  */
 char *session_winstats_script(const char *mac);
+
+/**
+ * session_winstats_reset_script:
+ * @mac: the test NIC's MAC
+ *
+ * Returns: (transfer full): PowerShell that zeroes NetKVM's rx counters of
+ *     that adapter (NetKvm_DiagReset type=1, as NetKVM's
+ *     DebugTools/WMI/netkvm-wmi.cmd "reset rx" does) and prints
+ *     "##RIG reset ok", or "##RIG error MESSAGE".
+ */
+char *session_winstats_reset_script(const char *mac);
+
+/**
+ * session_winstats_parse_config:
+ * @json: ConvertTo-Json of a NetKvm_Config instance
+ * @ret_config: (out): set only on success
+ * @error: return location for a SESSION_WINSTATS_ERROR
+ *
+ * Returns: TRUE on success.
+ */
+gboolean session_winstats_parse_config(const char *json,
+                                       SessionWinNetkvmConfig *ret_config,
+                                       GError **error);
 
 /**
  * session_winstats_encode_command:
@@ -124,7 +166,8 @@ gboolean session_winstats_parse_setting(const char *json,
 
 /**
  * session_winstats_parse_diag:
- * @json: ConvertTo-Json of a NetKvm_Diag instance or of its rx member
+ * @json: ConvertTo-Json of a NetKvm_Diag instance (rx and, when present,
+ *     ctrl), or of its rx member alone
  * @ret_diag: (out): set only on success
  * @error: return location for a SESSION_WINSTATS_ERROR
  *
@@ -178,4 +221,4 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(SessionWinReport, session_win_report_free)
 
 G_END_DECLS
 
-#endif /* RIG_HARNESS_SESSION_WINSTATS_H */
+#endif /* RIG_SESSION_WINSTATS_H */

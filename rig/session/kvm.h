@@ -5,8 +5,8 @@
  * slower than TCG, and Windows or even a Linux test guest then never boots.
  * So the probe runs a few instructions for real and times them.
  */
-#ifndef RIG_HARNESS_SESSION_KVM_H
-#define RIG_HARNESS_SESSION_KVM_H
+#ifndef RIG_SESSION_KVM_H
+#define RIG_SESSION_KVM_H
 
 #include <glib.h>
 
@@ -38,4 +38,4 @@ SessionKvmVerdict session_kvm_probe(double *ret_ms, char **ret_reason);
 
 G_END_DECLS
 
-#endif /* RIG_HARNESS_SESSION_KVM_H */
+#endif /* RIG_SESSION_KVM_H */

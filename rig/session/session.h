@@ -7,8 +7,8 @@
  * serial log, QEMU log and pidfile.  The session id (1..255, like VirtHCK's
  * UNIQUE_ID) keeps names, MACs and sockets of coexisting sessions apart.
  */
-#ifndef RIG_HARNESS_SESSION_H
-#define RIG_HARNESS_SESSION_H
+#ifndef RIG_SESSION_SESSION_H
+#define RIG_SESSION_SESSION_H
 
 #include <glib.h>
 
@@ -122,14 +122,35 @@ gboolean session_status(const char *state_root, guint id, gboolean json,
  * @error: return location for a GError
  *
  * Prints the device view (QEMU's rsc-stats over QMP) and the guest view
- * (Windows RSC statistics through the guest agent) side by side.  A
+ * (Windows RSC statistics through the guest agent) side by side, and
+ * checks the relations that hold between them (see session-stats.h).  A
  * missing agent, PowerShell or driver is a message in the output, not an
- * error.
+ * error.  With @reset, NetKVM's rx counters are zeroed first
+ * (NetKvm_DiagReset), e.g. before an HLK test.
  *
  * Returns: TRUE on success.
  */
 gboolean session_stats(const char *state_root, guint id, const char *vm,
-                       gboolean json, GError **error);
+                       gboolean json, gboolean reset, GError **error);
+
+/**
+ * session_rsc_cleanup:
+ * @state_root: (nullable): state root
+ * @id: session id
+ * @vm: a client
+ * @error: return location; the guest agent's or pnputil's failure
+ *
+ * Removes the helper drivers the HLK "Run RSC Tests" leaves behind
+ * (coalesce.sys, spartadrv.sys, netcapdrv6.sys: the driver packages whose
+ * .inf names them, with pnputil, and the .sys files), through the guest
+ * agent, as VirtHCK's guest_tools/RSC-cleanup.cmd does by hand.  The test
+ * can not run again before they are gone; a reboot of the guest is still
+ * recommended.
+ *
+ * Returns: TRUE when nothing of them is left.
+ */
+gboolean session_rsc_cleanup(const char *state_root, guint id, const char *vm,
+                             GError **error);
 
 /**
  * session_set_interval:
@@ -159,4 +180,4 @@ int session_cli_main(int argc, char **argv);
 
 G_END_DECLS
 
-#endif /* RIG_HARNESS_SESSION_H */
+#endif /* RIG_SESSION_SESSION_H */

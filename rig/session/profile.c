@@ -1,25 +1,29 @@
 /*
  * Session profile loader: see session-profile.h.
  */
-#include "harness/session-profile.h"
+#include "session/profile.h"
 
 #include <string.h>
 
 #include "ini/ini.h"
 
 /* Keys a VM group ([studio], [clientN]) or [session] may set for all. */
-#define VM_KEYS "cpus", "memory", "image_format", "kernel", "initrd", "append"
+#define VM_KEYS                                                                \
+    "cpus", "memory", "image_format", "kernel", "initrd", "append",            \
+        "trace_events"
 
 static const char *const SESSION_KEYS[] = {
     "clients",  "machine", "firmware",    "accel", "cpu", "disk_mode",
     "disk_bus", "netns",   "host_bridge", VM_KEYS, NULL};
 static const char *const CONTROL_KEYS[] = {"nic_model", NULL};
-static const char *const TEST_KEYS[] = {"nic_model", "guest_rsc_ext",
-                                        "rsc_interval", "device_options", NULL};
+static const char *const TEST_KEYS[] = {"nic_model",      "guest_rsc_ext",
+                                        "rsc_interval",   "device_options",
+                                        "tap_tx_offload", NULL};
 static const char *const WORLD_KEYS[] = {"enabled", "nic_model", "forwards",
                                          NULL};
 static const char *const STUDIO_KEYS[] = {VM_KEYS, NULL};
-static const char *const CLIENT_KEYS[] = {VM_KEYS, "test_mac", NULL};
+static const char *const CLIENT_KEYS[] = {
+    VM_KEYS, "test_mac", "queues", "link_speed", "extra_nic", "world", NULL};
 
 GQuark session_profile_error_quark(void)
 {
@@ -210,6 +214,8 @@ static void session_vm_spec_free(SessionVmSpec *vm)
     g_free(vm->kernel);
     g_free(vm->initrd);
     g_free(vm->append);
+    g_strfreev(vm->trace_events);
+    g_free(vm->extra_nic);
     g_free(vm);
 }
 
@@ -238,6 +244,62 @@ void session_profile_free(SessionProfile *profile)
     g_free(profile);
 }
 
+/* trace_events = PATTERN[, PATTERN...] (QEMU's -trace enable=PATTERN). */
+static gboolean profile_get_trace_events(const Loader *ld, const char *group,
+                                         SessionVmSpec *vm, GError **error)
+{
+    g_autofree char *text = NULL;
+    g_autoptr(GPtrArray) list = NULL;
+    g_auto(GStrv) items = NULL;
+
+    if (!profile_get_string(ld, group, "trace_events", &text, error)) {
+        return FALSE;
+    }
+    if (text == NULL) {
+        return TRUE;
+    }
+    list = g_ptr_array_new_with_free_func(g_free);
+    items = g_strsplit_set(text, ", ", -1);
+    for (gsize i = 0; items[i] != NULL; i++) {
+        if (items[i][0] == '\0') {
+            continue;
+        }
+        for (const char *c = items[i]; *c != '\0'; c++) {
+            if (!g_ascii_isalnum(*c) && *c != '_' && *c != '*' && *c != '?') {
+                return profile_fail(ld, group, "trace_events", error,
+                                    "\"%s\" is not a trace event pattern "
+                                    "(letters, digits, _, * and ?)",
+                                    items[i]);
+            }
+        }
+        g_ptr_array_add(list, g_strdup(items[i]));
+    }
+    g_ptr_array_add(list, NULL);
+    g_strfreev(vm->trace_events);
+    vm->trace_events = (char **)g_ptr_array_free(g_steal_pointer(&list), FALSE);
+    return TRUE;
+}
+
+/* Keys of a client's own group: its test NIC, extra NIC, world access. */
+static gboolean profile_load_client_keys(const Loader *ld, SessionVmSpec *vm,
+                                         GError **error)
+{
+    guint64 queues = 1;
+    guint64 speed = 0;
+
+    if (!profile_get_uint(ld, vm->name, "queues", 1, SESSION_MAX_QUEUES,
+                          &queues, error) ||
+        !profile_get_uint(ld, vm->name, "link_speed", 1, 800000, &speed,
+                          error) ||
+        !profile_get_string(ld, vm->name, "extra_nic", &vm->extra_nic, error) ||
+        !profile_get_bool(ld, vm->name, "world", &vm->world, error)) {
+        return FALSE;
+    }
+    vm->queues = (guint)queues;
+    vm->link_speed = (guint)speed;
+    return TRUE;
+}
+
 /* VM keys: [session] sets defaults, the VM's own group overrides them. */
 static gboolean profile_load_vm_keys(const Loader *ld, const char *group,
                                      SessionVmSpec *vm, GError **error)
@@ -257,7 +319,8 @@ static gboolean profile_load_vm_keys(const Loader *ld, const char *group,
                             error) ||
         !profile_get_string(ld, group, "kernel", &vm->kernel, error) ||
         !profile_get_string(ld, group, "initrd", &vm->initrd, error) ||
-        !profile_get_string(ld, group, "append", &vm->append, error)) {
+        !profile_get_string(ld, group, "append", &vm->append, error) ||
+        !profile_get_trace_events(ld, group, vm, error)) {
         return FALSE;
     }
     vm->cpus = (guint)cpus;
@@ -373,11 +436,16 @@ static gboolean profile_load_vms(const Loader *ld, SessionProfile *profile,
         vm->kernel = g_strdup(defaults->kernel);
         vm->initrd = g_strdup(defaults->initrd);
         vm->append = g_strdup(defaults->append);
+        vm->trace_events = g_strdupv(defaults->trace_events);
+        vm->queues = 1;
         if (!profile_load_vm_keys(ld, vm->name, vm, error)) {
             return FALSE;
         }
         if (vm->role != SESSION_ROLE_CLIENT) {
             continue;
+        }
+        if (!profile_load_client_keys(ld, vm, error)) {
+            return FALSE;
         }
         /* The session id is not known yet; it never reaches byte 5. */
         session_mac_for(0, 2, i, vm->test_mac);
@@ -479,6 +547,8 @@ SessionProfile *session_profile_load_data(const char *data, const char *name,
                           &interval, error) ||
         !profile_get_string(&ld, "test", "device_options",
                             &p->test_device_options, error) ||
+        !profile_get_bool(&ld, "test", "tap_tx_offload",
+                          &p->test_tap_tx_offload, error) ||
         !profile_get_bool(&ld, "world", "enabled", &p->world, error) ||
         !profile_get_string(&ld, "world", "nic_model", &p->world_nic, error) ||
         !profile_get_string(&ld, "world", "forwards", &forwards, error)) {

@@ -1,7 +1,7 @@
 /*
- * Guest view of RSC on Windows: see session-winstats.h.
+ * Guest view of RSC on Windows: see winstats.h.
  */
-#include "harness/session-winstats.h"
+#include "session/winstats.h"
 
 #include <string.h>
 
@@ -10,6 +10,7 @@
 #define SEC_STATS    "rsc-statistics"
 #define SEC_SETTING  "rsc-setting"
 #define SEC_DIAG     "netkvm-diag"
+#define SEC_CONFIG   "netkvm-config"
 #define MARK_ERROR   "error "
 #define MARK_ADAPTER "adapter "
 #define MARK_DESC    "description "
@@ -48,9 +49,34 @@ char *session_winstats_script(const char *mac)
         "'" MARK SEC_DIAG "'\n"
         "try { Get-CimInstance -Namespace root\\wmi -ClassName NetKvm_Diag |"
         " Where-Object { $_.InstanceName -eq $a.InterfaceDescription } |"
-        " Select-Object -ExpandProperty rx | ConvertTo-Json -Depth 3 }"
+        " Select-Object rx, ctrl | ConvertTo-Json -Depth 3 }"
+        " catch { '" MARK MARK_ERROR "' + $_.Exception.Message }\n"
+        "'" MARK SEC_CONFIG "'\n"
+        "try { Get-CimInstance -Namespace root\\wmi -ClassName NetKvm_Config |"
+        " Where-Object { $_.InstanceName -eq $a.InterfaceDescription } |"
+        " Select-Object RscEnabledv4, RscEnabledv6 | ConvertTo-Json }"
         " catch { '" MARK MARK_ERROR "' + $_.Exception.Message }\n"
         "'" MARK "end'\n",
+        dashed, dashed);
+}
+
+char *session_winstats_reset_script(const char *mac)
+{
+    g_autofree char *dashed = g_ascii_strup(mac, -1);
+
+    g_strdelimit(dashed, ":", '-');
+    return g_strdup_printf(
+        "$ErrorActionPreference = 'Stop'\n"
+        "$a = Get-NetAdapter | Where-Object { $_.MacAddress -eq '%s' } |"
+        " Select-Object -First 1\n"
+        "if ($null -eq $a) { '" MARK MARK_NO_NIC " %s'; exit 3 }\n"
+        "try { $r = Get-CimInstance -Namespace root\\wmi -ClassName"
+        " NetKvm_DiagReset | Where-Object { $_.InstanceName -eq"
+        " $a.InterfaceDescription }\n"
+        "  if ($null -eq $r) { throw 'no NetKvm_DiagReset for this adapter"
+        " (not NetKVM, or a NetKVM before 2024)' }\n"
+        "  $r | Set-CimInstance -Arguments @{type=1}; '" MARK "reset ok' }"
+        " catch { '" MARK MARK_ERROR "' + $_.Exception.Message; exit 4 }\n",
         dashed, dashed);
 }
 
@@ -267,11 +293,33 @@ gboolean session_winstats_parse_diag(const char *json,
     if (obj == NULL) {
         return FALSE;
     }
+    if (json_object_has_member(obj, "ctrl")) {
+        static const char cwhat[] = "NetKvm_Diag ctrl";
+        JsonObject *ctrl =
+            winstats_object(json_object_get_member(obj, "ctrl"), cwhat, error);
+
+        if (ctrl == NULL ||
+            !winstats_get_u64(ctrl, cwhat, "Commands", &diag.commands, error) ||
+            !winstats_get_u64(ctrl, cwhat, "CommandsFailed",
+                              &diag.commands_failed, error) ||
+            !winstats_get_u64(ctrl, cwhat, "CommandsTimedOut",
+                              &diag.commands_timed_out, error)) {
+            return FALSE;
+        }
+        diag.ctrl_known = TRUE;
+    }
     if (json_object_has_member(obj, "rx")) {
         obj = winstats_object(json_object_get_member(obj, "rx"), what, error);
         if (obj == NULL) {
             return FALSE;
         }
+    }
+    if (json_object_has_member(obj, "ChecksumOK")) {
+        if (!winstats_get_u64(obj, what, "ChecksumOK", &diag.checksum_ok,
+                              error)) {
+            return FALSE;
+        }
+        diag.checksum_ok_known = TRUE;
     }
     if (!winstats_get_u64(obj, what, "CoalescedWin", &diag.coalesced_win,
                           error) ||
@@ -283,11 +331,36 @@ gboolean session_winstats_parse_diag(const char *json,
     return TRUE;
 }
 
+gboolean session_winstats_parse_config(const char *json,
+                                       SessionWinNetkvmConfig *ret_config,
+                                       GError **error)
+{
+    static const char what[] = "NetKvm_Config";
+    g_autoptr(JsonNode) root = winstats_parse_json(json, error);
+    SessionWinNetkvmConfig config = {0};
+    JsonObject *obj;
+
+    if (root == NULL) {
+        return FALSE;
+    }
+    obj = winstats_object(root, what, error);
+    if (obj == NULL ||
+        !winstats_get_u64(obj, what, "RscEnabledv4", &config.rsc_enabled_v4,
+                          error) ||
+        !winstats_get_u64(obj, what, "RscEnabledv6", &config.rsc_enabled_v6,
+                          error)) {
+        return FALSE;
+    }
+    *ret_config = config;
+    return TRUE;
+}
+
 typedef enum {
     SECTION_NONE,
     SECTION_STATS,
     SECTION_SETTING,
     SECTION_DIAG,
+    SECTION_CONFIG,
 } Section;
 
 static void winstats_finish_section(SessionWinReport *report, Section section,
@@ -311,6 +384,10 @@ static void winstats_finish_section(SessionWinReport *report, Section section,
         state = &report->diag_state;
         problem = &report->diag_problem;
         break;
+    case SECTION_CONFIG:
+        state = &report->config_state;
+        problem = &report->config_problem;
+        break;
     case SECTION_NONE:
     default:
         return;
@@ -326,6 +403,8 @@ static void winstats_finish_section(SessionWinReport *report, Section section,
     } else if (section == SECTION_SETTING) {
         ok =
             session_winstats_parse_setting(body->str, &report->setting, &error);
+    } else if (section == SECTION_CONFIG) {
+        ok = session_winstats_parse_config(body->str, &report->config, &error);
     } else {
         ok = session_winstats_parse_diag(body->str, &report->diag, &error);
         if (!ok && g_error_matches(error, SESSION_WINSTATS_ERROR,
@@ -404,6 +483,8 @@ SessionWinReport *session_winstats_parse_report(const char *output,
             next = SECTION_SETTING;
         } else if (g_str_equal(mark, SEC_DIAG)) {
             next = SECTION_DIAG;
+        } else if (g_str_equal(mark, SEC_CONFIG)) {
+            next = SECTION_CONFIG;
         } else if (g_str_equal(mark, "end")) {
             seen_end = TRUE;
         } else {
@@ -438,6 +519,7 @@ void session_win_report_free(SessionWinReport *report)
     g_free(report->statistics_problem);
     g_free(report->setting_problem);
     g_free(report->diag_problem);
+    g_free(report->config_problem);
     g_free(report);
 }
 
@@ -519,6 +601,24 @@ JsonNode *session_win_report_to_json(const SessionWinReport *report)
     if (report->diag_state == SESSION_WIN_OK) {
         winstats_add_u64(b, "CoalescedWin", report->diag.coalesced_win);
         winstats_add_u64(b, "CoalescedHost", report->diag.coalesced_host);
+        if (report->diag.checksum_ok_known) {
+            winstats_add_u64(b, "ChecksumOK", report->diag.checksum_ok);
+        }
+        if (report->diag.ctrl_known) {
+            winstats_add_u64(b, "Commands", report->diag.commands);
+            winstats_add_u64(b, "CommandsFailed", report->diag.commands_failed);
+            winstats_add_u64(b, "CommandsTimedOut",
+                             report->diag.commands_timed_out);
+        }
+    }
+    json_builder_end_object(b);
+
+    json_builder_set_member_name(b, "netkvm_config");
+    json_builder_begin_object(b);
+    winstats_add_state(b, report->config_state, report->config_problem);
+    if (report->config_state == SESSION_WIN_OK) {
+        winstats_add_u64(b, "RscEnabledv4", report->config.rsc_enabled_v4);
+        winstats_add_u64(b, "RscEnabledv6", report->config.rsc_enabled_v6);
     }
     json_builder_end_object(b);
 

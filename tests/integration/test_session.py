@@ -163,6 +163,27 @@ def assert_all_gone(state_dir, session_dir, netns):
     assert f"rs{session_dir.name}c1tst" not in links
 
 
+def tap_tx_offload(ns, tap):
+    """Whether TX checksum offload is on for tap (ethtool -k), in ns."""
+    cmd = ["ethtool", "-k", tap]
+    if ns:
+        cmd = ["ip", "netns", "exec", ns] + cmd
+    out = subprocess.run(cmd, check=True, capture_output=True,
+                         text=True).stdout
+    for line in out.splitlines():
+        if line.startswith("tx-checksumming:"):
+            return line.split(":")[1].split()[0] == "on"
+    pytest.fail(f"ethtool -k {tap}: no tx-checksumming line:\n{out}")
+
+
+def link_details(ns, name):
+    cmd = ["ip", "-d", "link", "show", name]
+    if ns:
+        cmd = ["ip", "-n", ns, "-d", "link", "show", name]
+    return subprocess.run(cmd, check=True, capture_output=True,
+                          text=True).stdout
+
+
 def force_cleanup(rig, state_dir):
     subprocess.run([str(rig), "session", "down", "--all", "--state-dir",
                     str(state_dir)], capture_output=True, timeout=120)
@@ -234,7 +255,8 @@ def test_host_namespace_mode_and_host_bridge(rig, guest, images, tmp_path):
     state_dir = tmp_path / "state"
     profile = write_profile(tmp_path / "p.ini", guest,
                             session_extra="netns = false\n"
-                                          "host_bridge = labbr0\n")
+                                          "host_bridge = labbr0\n",
+                            extra="tap_tx_offload = true\n")
 
     def rig_in(ns, *args):
         proc = subprocess.run(["ip", "netns", "exec", ns, str(rig), "session",
@@ -264,6 +286,19 @@ def test_host_namespace_mode_and_host_bridge(rig, guest, images, tmp_path):
             assert links(ns, "master", "rs202tst") == {
                 "rs202c1tst", "rs202c2tst"}
             assert "rs202ctl" not in links(ns)
+            # tap_tx_offload = true: the guest driver's choice stays on the
+            # test taps (Linux's virtio_net takes checksum offload), the
+            # control taps are kept off.
+            assert state["test_tap_tx_offload"] is True
+            wait_serial(state_dir / "202" / "client1-serial.log",
+                        ["RIG role client1"])
+            deadline = time.monotonic() + 10
+            while not tap_tx_offload(ns, "rs202c1tst") and \
+                    time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert tap_tx_offload(ns, "rs202c1tst")
+            assert not tap_tx_offload(ns, "rs202c1ctl")
+            assert "qlen 11000" in link_details(ns, "rs202tst")
             status = json.loads(rig_in(ns, "status", "--json", "--state-dir",
                                        state_dir).stdout)
             assert [vm["process"] for vm in status["vms"]] == ["running"] * 3
@@ -284,7 +319,11 @@ def test_session_end_to_end(rig, guest, images, tmp_path):
     profile = write_profile(tmp_path / "studio-2clients.ini", guest,
                             session_extra="disk_mode = overlay\n",
                             extra="[world]\nenabled = true\n"
-                                  "forwards = 5003\n")
+                                  "forwards = 5003\n"
+                                  "[client1]\nqueues = 2\n"
+                                  "link_speed = 10000\n"
+                                  "trace_events = virtio_set_status\n"
+                                  "[client2]\nextra_nic = e1000e\n")
     image_sums = {vm: sha256(path) for vm, path in images.items()}
     netns = None
     try:
@@ -335,6 +374,33 @@ def test_session_end_to_end(rig, guest, images, tmp_path):
             assert vm["test_nic"]["rsc_ext_negotiated"] in (True, False)
         assert test_macs[0].split(":")[5] != test_macs[1].split(":")[5]
 
+        # Taps as HCK labs set them: TX offload off (control and test by
+        # default), txqueuelen 11000, taps and bridges.
+        for tap in ("rs1stctl", "rs1c1ctl", "rs1c1tst", "rs1c2tst",
+                    "rs1c2x"):
+            assert not tap_tx_offload(netns, tap), tap
+            assert "qlen 11000" in link_details(netns, tap), tap
+        assert "qlen 11000" in link_details(netns, "tst")
+        # client1: a two-queue test NIC (multi-queue tap, mq=on with
+        # 2 * 2 + 2 vectors) at 10 Gbit/s, and its own trace log.
+        tap = link_details(netns, "rs1c1tst")
+        assert "multi_queue numqueues 2" in tap, tap
+        assert "multi_queue" not in link_details(netns, "rs1c2tst")
+        assert vms["client1"]["test_nic"]["vectors"] == 6
+        assert [n["queues"] for n in vms["client1"]["nics"]
+                if n["network"] == "test"] == [2]
+        assert vms["client1"]["trace_log"] == \
+            str(session_dir / "client1-trace.log")
+        assert vms["client2"]["trace_log"] is None
+        # client2: an extra NIC on the control network (file transfer).
+        extra = [n for n in vms["client2"]["nics"] if n["network"] == "extra"]
+        assert [(n["model"], n["tap"], n["bridge"]) for n in extra] == \
+            [("e1000e", "rs1c2x", "ctl")]
+        ctl_ports = subprocess.run(
+            ["ip", "-n", netns, "-o", "link", "show", "master", "ctl"],
+            check=True, capture_output=True, text=True).stdout
+        assert "rs1c2x" in ctl_ports
+
         # The studio's forward listens on loopback only.
         forwards = vms["studio"]["forwards"]
         assert [f["guest"] for f in forwards] == [5003]
@@ -349,7 +415,15 @@ def test_session_end_to_end(rig, guest, images, tmp_path):
             "RIG tcp-tx control 169.254.100.1 1048576 ok",
             "RIG tcp-rx test bytes=4194304",
             "RIG done"])
+        client1 = wait_serial(session_dir / "client1-serial.log",
+                              ["RIG role client1"])
+        test_nic = [line for line in client1.splitlines()
+                    if f"mac={test_macs[0]} net=02" in line]
+        assert test_nic and test_nic[0].endswith(" speed=10000"), test_nic
+        trace = (session_dir / "client1-trace.log").read_text(errors="replace")
+        assert "virtio_set_status" in trace
         wait_serial(session_dir / "client2-serial.log", [
+            "mac=52:54:00:01:04:02 net=04",
             "RIG role client2",
             "RIG ping control 169.254.100.1 ok",
             "RIG ping test 169.254.1.1 ok",
@@ -363,6 +437,18 @@ def test_session_end_to_end(rig, guest, images, tmp_path):
             time.sleep(0.5)
             studio = studio_log.read_text(errors="replace")
         assert studio.count("RIG tcp-rx control bytes=1048576") == 2
+
+        # The guests' drivers have set their offloads meanwhile (QEMU's
+        # TUNSETOFFLOAD turns the taps' TX offload back on): the session's
+        # keep-offloads process has switched it off again.
+        deadline = time.monotonic() + 10
+        taps = ("rs1stctl", "rs1c1ctl", "rs1c1tst", "rs1c2tst", "rs1c2x")
+        while any(tap_tx_offload(netns, t) for t in taps) and \
+                time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert [t for t in taps if tap_tx_offload(netns, t)] == []
+        assert "TX offload of" in \
+            (session_dir / "keep-offloads.log").read_text()
 
         # Host -> 127.0.0.1 forward -> studio's world NIC, port 5003.
         send_through_forward(host_port, b"w" * 65536, studio_log,
@@ -464,3 +550,140 @@ def test_sigint_during_up_removes_everything(rig, guest, images, tmp_path):
         force_cleanup(rig, state_dir)
         if netns and netns_exists(netns):
             subprocess.run(["ip", "netns", "del", netns])
+
+
+def one_client_profile(tmp_path, guest):
+    return write_profile(tmp_path / "p1.ini", guest,
+                         session_extra="clients = 1\n")
+
+
+def one_client_images(images):
+    return {vm: images[vm] for vm in ("studio", "client1")}
+
+
+@pytest.mark.parametrize("kill_at", ["studio.pid", "client1.pid"])
+def test_down_after_killed_up_leaves_no_qemu(rig, guest, images, tmp_path,
+                                             kill_at):
+    """Issue 11, item 5: `up` killed with SIGKILL while a QEMU starts
+    (its pidfile exists, the state may not have its pid yet), then
+    `down`: no process of the session may survive a `down` that reports
+    success."""
+    state_dir = tmp_path / "state"
+    profile = one_client_profile(tmp_path, guest)
+    session_dir = state_dir / "9"
+    proc = subprocess.Popen(
+        [str(rig), "session", "up", str(profile), "--id", "9",
+         "--state-dir", str(state_dir),
+         *image_args(one_client_images(images))],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    netns = None
+    try:
+        deadline = time.monotonic() + 60
+        while not (session_dir / kill_at).exists() and \
+                time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.002)
+        assert proc.poll() is None, "up finished before it could be killed"
+        proc.kill()
+        proc.wait()
+        state = json.loads((session_dir / "state.json").read_text())
+        netns = state["netns"]
+        # The VM being started is in the state already.
+        assert kill_at.split(".")[0] in [vm["name"] for vm in state["vms"]]
+        down = run_rig(rig, "down", "--id", "9", "--state-dir", state_dir,
+                       check=False)
+        assert down.returncode == 0, down.stderr
+        assert pids_with(str(session_dir) + "/") == []
+        assert_all_gone(state_dir, session_dir, netns)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        force_cleanup(rig, state_dir)
+        for pid in pids_with(str(session_dir) + "/"):
+            os.kill(pid, signal.SIGKILL)
+        if netns and netns_exists(netns):
+            subprocess.run(["ip", "netns", "del", netns])
+
+
+def write_state(state_dir, sid, state):
+    d = state_dir / str(sid)
+    d.mkdir(parents=True, mode=0o700)
+    state_dir.chmod(0o700)
+    (d / "state.json").write_text(json.dumps(state))
+    (d / "state.json").chmod(0o600)
+    return d
+
+
+def test_crafted_state_runs_no_shell(rig, tmp_path):
+    """Issue 11, item 7: names read back from state.json never reach a
+    shell; a state directory others could write is refused."""
+    state_dir = tmp_path / "state"
+    marker = tmp_path / "F"
+    d = write_state(state_dir, 5, {
+        "version": 1, "id": 5, "netns": None, "rsc_interval": 300000,
+        "host_bridges": [f"x; touch {marker}"], "vms": []})
+    proc = run_rig(rig, "down", "--id", "5", "--state-dir", state_dir,
+                   check=False)
+    assert not marker.exists()
+    assert proc.returncode == 1, proc.stderr
+    assert f"{d}/state.json: not a valid session state file: " \
+        "host_bridges[0]: not an interface name" in proc.stderr
+    assert d.exists()
+
+    # The same file, valid, in a directory the group may write: refused.
+    (d / "state.json").write_text(json.dumps({
+        "version": 1, "id": 5, "netns": None, "rsc_interval": 300000,
+        "host_bridges": [], "vms": []}))
+    d.chmod(0o770)
+    proc = run_rig(rig, "status", "--id", "5", "--state-dir", state_dir,
+                   check=False)
+    assert proc.returncode == 1
+    assert f"{d} is writable by group or others" in proc.stderr
+    d.chmod(0o700)
+    assert run_rig(rig, "down", "--id", "5", "--state-dir",
+                   state_dir).returncode == 0
+    assert not d.exists()
+
+
+@pytest.mark.parametrize("command", [["stats", "client1"], ["status"],
+                                     ["set-interval", "client1", "1000"],
+                                     ["down"]])
+def test_corrupt_state_is_one_clear_error(rig, tmp_path, command):
+    """Issue 11, item 11: {"vms":[{}]} crashed `stats` and made `status`
+    print "(null)"; every command now names the file and what is wrong."""
+    state_dir = tmp_path / "state"
+    d = write_state(state_dir, 4, {"vms": [{}]})
+    proc = run_rig(rig, *command, "--id", "4", "--state-dir", state_dir,
+                   check=False)
+    assert proc.returncode == 1, (proc.returncode, proc.stderr)
+    assert "(null)" not in proc.stdout + proc.stderr
+    assert "CRITICAL" not in proc.stderr and "WARNING" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert f"{d}/state.json: not a valid session state file" in lines[0]
+
+
+def test_image_path_with_comma_and_directory(rig, guest, images, tmp_path):
+    """A comma in an image path is doubled for -drive file=; a directory
+    is not reported as "not found"."""
+    state_dir = tmp_path / "state"
+    profile = one_client_profile(tmp_path, guest)
+    comma = tmp_path / "studio,disk.qcow2"
+    comma.write_bytes(images["studio"].read_bytes())
+    bad = run_rig(rig, "up", profile, "--state-dir", state_dir,
+                  "--image", f"studio={tmp_path}",
+                  "--image", f"client1={images['client1']}", check=False)
+    assert bad.returncode == 2
+    assert f"{tmp_path} is a directory, not a disk image" in bad.stderr
+    assert "not found" not in bad.stderr
+    try:
+        run_rig(rig, "up", profile, "--id", "11", "--state-dir", state_dir,
+                "--image", f"studio={comma}",
+                "--image", f"client1={images['client1']}", timeout=180)
+        status = json.loads(run_rig(rig, "status", "--json", "--id", "11",
+                                    "--state-dir", state_dir).stdout)
+        vms = {vm["name"]: vm for vm in status["vms"]}
+        assert vms["studio"]["process"] == "running"
+        assert vms["studio"]["image"] == str(comma)
+        run_rig(rig, "down", "--id", "11", "--state-dir", state_dir)
+    finally:
+        force_cleanup(rig, state_dir)

@@ -2,9 +2,12 @@
 # /init of the rig's Linux test guest (busybox).  It stands in for a Windows
 # studio or client: it learns its role and addresses from the MACs the rig
 # gave its NICs (52:54:00:<session>:<net>:<vm>; net 01 control, 02 test,
-# 03 world; vm 0 is the studio, 1..N the clients), runs the network checks
+# 03 world, 04 a client's extra NIC; vm 0 is the studio, 1..N the
+# clients), runs the network checks
 # of a session itself and prints one "RIG ..." line per result on the
 # serial console, where the test reads them:
+#   RIG nic DEV mac=M net=NN queues=Q speed=S   per NIC (Q: RX queues the
+#                                     driver uses, S: its link speed)
 #   RIG role ROLE                     once the NICs are configured
 #   RIG ping NET ADDR ok|fail         clients: studio (control), peer (test)
 #   RIG tcp-tx NET ADDR BYTES ok|fail clients: a TCP transfer
@@ -62,7 +65,9 @@ for dev in /sys/class/net/eth*; do
         ;;
     esac
     ip link set "$name" up
-    say "nic $name mac=$mac net=$net"
+    queues=$(ls -d "$dev"/queues/rx-* 2>/dev/null | wc -l)
+    speed=$(cat "$dev/speed" 2>/dev/null || echo unknown)
+    say "nic $name mac=$mac net=$net queues=$queues speed=$speed"
 done
 say "role $role ctl=$ctl_ip test=$test_ip"
 

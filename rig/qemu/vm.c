@@ -631,6 +631,26 @@ guint rig_vm_reap_stale_runtime_dirs(void)
     return reaped;
 }
 
+/* Hands each tap fd pair {source, target} of @fds to the child. */
+static gboolean launcher_take_fds(GSubprocessLauncher *launcher, GArray *fds,
+                                  GError **error)
+{
+    for (guint i = 0; i + 1 < fds->len; i += 2) {
+        int copy = fcntl(g_array_index(fds, int, i), F_DUPFD_CLOEXEC, 3);
+
+        if (copy < 0) {
+            int saved = errno;
+
+            g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_FAILED,
+                        "cannot duplicate the tap fd: %s", g_strerror(saved));
+            return FALSE;
+        }
+        g_subprocess_launcher_take_fd(launcher, copy,
+                                      g_array_index(fds, int, i + 1));
+    }
+    return TRUE;
+}
+
 /*
  * Between fork and exec: async-signal-safe calls only.  @user_data is a
  * page shared with the parent (MAP_SHARED survives fork): the child puts
@@ -986,16 +1006,8 @@ static gboolean spawn_and_connect(RigVm *vm, const RigVmConfig *config,
     *shared_pid = 0;
     g_subprocess_launcher_set_child_setup(launcher, child_setup,
                                           (gpointer)shared_pid, NULL);
-    for (guint i = 0; i + 1 < fds->len; i += 2) {
-        int copy = fcntl(g_array_index(fds, int, i), F_DUPFD_CLOEXEC, 3);
-        if (copy < 0) {
-            int saved = errno;
-            g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_FAILED,
-                        "cannot duplicate the tap fd: %s", g_strerror(saved));
-            goto out;
-        }
-        g_subprocess_launcher_take_fd(launcher, copy,
-                                      g_array_index(fds, int, i + 1));
+    if (!launcher_take_fds(launcher, fds, error)) {
+        goto out;
     }
     vm->process = g_subprocess_launcher_spawnv(
         launcher, (const char *const *)vm->argv, &local_error);
@@ -1275,18 +1287,8 @@ gboolean rig_vm_spawn_daemon(const RigVmConfig *config, const char *qmp_path,
     g_subprocess_launcher_set_stdout_file_path(launcher, log_path);
     g_subprocess_launcher_set_child_setup(launcher, daemon_child_setup, NULL,
                                           NULL);
-    for (guint i = 0; i + 1 < fds->len; i += 2) {
-        int copy = fcntl(g_array_index(fds, int, i), F_DUPFD_CLOEXEC, 3);
-
-        if (copy < 0) {
-            int saved = errno;
-
-            g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_FAILED,
-                        "cannot duplicate the tap fd: %s", g_strerror(saved));
-            return FALSE;
-        }
-        g_subprocess_launcher_take_fd(launcher, copy,
-                                      g_array_index(fds, int, i + 1));
+    if (!launcher_take_fds(launcher, fds, error)) {
+        return FALSE;
     }
     waiter.context = g_main_context_new();
     waiter.process = g_subprocess_launcher_spawnv(

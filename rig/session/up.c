@@ -544,6 +544,12 @@ static gboolean session_start_keeper(SessionState *state,
         g_prefix_error(error, "cannot start keep-offloads: ");
         return FALSE;
     }
+    /* NULL once GLib reaped it: it exited at once (its log says why). */
+    if (g_subprocess_get_identifier(proc) == NULL) {
+        g_set_error(error, SESSION_ERROR, SESSION_ERROR_FAILED,
+                    "keep-offloads exited at once: see %s", log);
+        return FALSE;
+    }
     state->keeper_pid =
         g_ascii_strtoll(g_subprocess_get_identifier(proc), NULL, 10);
     return session_state_save(state, error);

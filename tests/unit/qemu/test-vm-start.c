@@ -21,7 +21,7 @@
 
 #include "qemu/vm.h"
 
-#define STARTS 400
+#define STARTS 200
 
 static void test_qemu_exiting_at_once(void **state)
 {

@@ -8,8 +8,8 @@
 #include <glib.h>
 
 #include "harness/commands.h"
+#include "harness/qemu-build.h"
 #include "qemu/caps.h"
-#include "qemu/vm.h"
 
 static void print_table(const RigQemuCaps *caps)
 {
@@ -40,8 +40,7 @@ int rig_cmd_caps(int argc, char **argv)
     gboolean json = FALSE;
     const GOptionEntry entries[] = {
         {"qemu", 0, 0, G_OPTION_ARG_FILENAME, &qemu,
-         "QEMU binary to probe (default: $RIG_QEMU, else the rig's build)",
-         "PATH"},
+         "QEMU to probe: fixed (default), stock or a path", "fixed|stock|PATH"},
         {"json", 0, 0, G_OPTION_ARG_NONE, &json,
          "Print the probe as JSON (the form rig run records)", NULL},
         {NULL},
@@ -49,6 +48,7 @@ int rig_cmd_caps(int argc, char **argv)
     g_autoptr(GOptionContext) ctx =
         g_option_context_new("- show what a QEMU binary can do for the rig");
     g_autoptr(GError) error = NULL;
+    QemuBuild *build;
     const RigQemuCaps *caps;
 
     g_option_context_add_main_entries(ctx, entries, NULL);
@@ -76,10 +76,13 @@ int rig_cmd_caps(int argc, char **argv)
                    argv[1]);
         return RIG_EXIT_CANNOT_RUN;
     }
-    if (!qemu) {
-        qemu = g_strdup(rig_vm_default_qemu());
+    build = qemu_build_resolve(qemu, &error);
+    if (!build) {
+        g_printerr("rig caps: %s\n", error->message);
+        return RIG_EXIT_CANNOT_RUN;
     }
-    caps = rig_qemu_caps_probe(qemu, &error);
+    caps = rig_qemu_caps_probe(build->path, &error);
+    qemu_build_free(build);
     if (!caps) {
         g_printerr("rig caps: %s\n", error->message);
         return RIG_EXIT_CANNOT_RUN;

@@ -2,38 +2,19 @@
  * The `rig fuzz-device` command line: options, which QEMU, the summary
  * and the exit status.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "campaign/campaign.h"
 #include "campaign/fuzz-cmd.h"
+#include "harness/run.h"
 #include "output/output-file.h"
 #include "rig-config.h"
 
 #define EXIT_OK         0
 #define EXIT_FINDING    1
 #define EXIT_CANNOT_RUN 2
-
-static volatile sig_atomic_t fuzz_stop;
-
-static void on_signal(int sig)
-{
-    fuzz_stop = sig;
-}
-
-static void install_signals(void)
-{
-    struct sigaction sa;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-}
 
 static const char description[] =
     "Sends structure-aware malformed and edge-case frames through a real tap\n"
@@ -278,7 +259,7 @@ int fuzz_device_main(int argc, char **argv)
         g_option_context_new("- adversarial campaign against QEMU's RSC path");
     g_autoptr(GError) error = NULL;
     g_autofree char *qemu = NULL;
-    FuzzConfig cfg = {.stop = &fuzz_stop};
+    FuzzConfig cfg = {0};
     FuzzSummary sum;
     gboolean ran;
     guint64 violations = 0;
@@ -353,7 +334,7 @@ int fuzz_device_main(int argc, char **argv)
     cfg.max_findings = (guint)args.max_findings;
     cfg.keep_going = args.keep_going;
     cfg.tty = isatty(STDERR_FILENO);
-    install_signals();
+    cfg.stop = run_install_stop_signals();
     fprintf(stderr, "%s: seed %" G_GUINT64_FORMAT ", QEMU %s (%s)%s, %s\n",
             g_get_prgname(), cfg.seed, cfg.qemu_label, cfg.qemu,
             cfg.sanitized ? " with ASan+UBSan" : "",

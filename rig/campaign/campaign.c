@@ -936,20 +936,6 @@ static gboolean limits_reached(Campaign *c, guint64 rounds_done)
            (!cfg->keep_going && c->sum->findings->len >= cfg->max_findings);
 }
 
-static JsonNode *load_build_record(const char *qemu)
-{
-    g_autofree char *bindir = g_path_get_dirname(qemu);
-    g_autofree char *path =
-        g_build_filename(bindir, "..", "rig-qemu-build.json", NULL);
-    g_autoptr(JsonParser) parser = json_parser_new();
-
-    if (!json_parser_load_from_file(parser, path, NULL) ||
-        !json_parser_get_root(parser)) {
-        return NULL;
-    }
-    return json_node_copy(json_parser_get_root(parser));
-}
-
 gboolean fuzz_campaign_run(const FuzzConfig *cfg, FuzzSummary *sum,
                            GError **error)
 {
@@ -961,7 +947,6 @@ gboolean fuzz_campaign_run(const FuzzConfig *cfg, FuzzSummary *sum,
     memset(sum, 0, sizeof(*sum));
     sum->findings =
         g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
-    sum->qemu_build = load_build_record(cfg->qemu);
     c.started_us = g_get_monotonic_time();
     c.buf = g_malloc(FUZZ_FRAME_MAX);
     c.frames = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
@@ -1030,7 +1015,6 @@ void fuzz_summary_clear(FuzzSummary *s)
 {
     g_clear_pointer(&s->findings, g_ptr_array_unref);
     g_clear_pointer(&s->qemu_exit, g_free);
-    g_clear_pointer(&s->qemu_build, json_node_unref);
     g_clear_pointer(&s->rsc_stats, json_node_unref);
 }
 
@@ -1053,8 +1037,8 @@ JsonNode *fuzz_summary_to_json(const FuzzConfig *cfg, const FuzzSummary *s)
     json_builder_set_member_name(b, "sanitized");
     json_builder_add_boolean_value(b, cfg->sanitized);
     json_builder_set_member_name(b, "qemu_build");
-    if (s->qemu_build) {
-        json_builder_add_value(b, json_node_copy(s->qemu_build));
+    if (cfg->qemu_build) {
+        json_builder_add_value(b, json_node_copy(cfg->qemu_build));
     } else {
         json_builder_add_null_value(b);
     }

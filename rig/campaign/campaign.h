@@ -42,6 +42,7 @@ typedef enum {
 typedef struct {
     const char *qemu;       /* binary */
     const char *qemu_label; /* as given: fixed, stock or a path */
+    JsonNode *qemu_build;   /* harness/qemu-build.h's record (borrowed) */
     gboolean sanitized;     /* the --sanitize build was asked for */
     guint64 seed;
     guint64 max_frames;    /* stop once this many were sent; 0: no limit */
@@ -81,8 +82,7 @@ typedef struct {
     char *qemu_exit;     /* how QEMU ended, when it crashed */
     GPtrArray *findings; /* JsonNode * objects */
     gdouble seconds;
-    JsonNode *qemu_build; /* rig-qemu-build.json, NULL if absent */
-    JsonNode *rsc_stats;  /* QEMU's counters at the end, NULL if unread */
+    JsonNode *rsc_stats; /* QEMU's counters at the end, NULL if unread */
 } FuzzSummary;
 
 GQuark fuzz_error_quark(void);

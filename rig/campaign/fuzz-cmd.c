@@ -8,6 +8,7 @@
 
 #include "campaign/campaign.h"
 #include "campaign/fuzz-cmd.h"
+#include "harness/qemu-build.h"
 #include "harness/run.h"
 #include "output/output-file.h"
 #include "rig-config.h"
@@ -86,31 +87,35 @@ static void fuzz_args_clear(FuzzArgs *a)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(FuzzArgs, fuzz_args_clear)
 
-/* fixed / stock through ci/build-qemu, else a path. */
-static char *resolve_qemu(const char *label, gboolean sanitize, GError **error)
+/*
+ * fixed / stock as the rig was configured (harness/qemu-build.h), or a
+ * path; with --sanitize, the ASan+UBSan build from ci/build-qemu, which
+ * builds it once if needed.
+ */
+static QemuBuild *resolve_qemu(const char *label, gboolean sanitize,
+                               GError **error)
 {
     g_autofree char *script =
         g_build_filename(RIG_SOURCE_DIR, "ci", "build-qemu", NULL);
     g_autoptr(GPtrArray) argv = g_ptr_array_new();
     g_autofree char *out = NULL;
+    gboolean stock = strcmp(label, "stock") == 0;
     gint status;
 
-    if (strcmp(label, "fixed") != 0 && strcmp(label, "stock") != 0) {
-        if (sanitize) {
-            g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                        "--sanitize selects a build of ci/build-qemu: use it "
-                        "with --qemu fixed or stock, not a path");
-            return NULL;
-        }
-        return g_strdup(label);
+    if (!sanitize) {
+        return qemu_build_resolve(label, error);
+    }
+    if (!stock && strcmp(label, "fixed") != 0) {
+        g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                    "--sanitize selects a build of ci/build-qemu: use it "
+                    "with --qemu fixed or stock, not a path");
+        return NULL;
     }
     g_ptr_array_add(argv, script);
-    if (strcmp(label, "stock") == 0) {
+    if (stock) {
         g_ptr_array_add(argv, (char *)"--stock");
     }
-    if (sanitize) {
-        g_ptr_array_add(argv, (char *)"--sanitize");
-    }
+    g_ptr_array_add(argv, (char *)"--sanitize");
     g_ptr_array_add(argv, (char *)"--print-binary");
     g_ptr_array_add(argv, NULL);
     /* ci/build-qemu's progress goes to our stderr. */
@@ -120,20 +125,15 @@ static char *resolve_qemu(const char *label, gboolean sanitize, GError **error)
         g_prefix_error(error, "running %s: ", script);
         return NULL;
     }
-    if (!g_spawn_check_wait_status(status, NULL)) {
-        g_set_error(error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED,
-                    "%s%s%s --print-binary failed (see its message above)",
-                    script, strcmp(label, "stock") == 0 ? " --stock" : "",
-                    sanitize ? " --sanitize" : "");
-        return NULL;
-    }
     g_strstrip(out);
-    if (!out[0]) {
+    if (!g_spawn_check_wait_status(status, NULL) || !out[0]) {
         g_set_error(error, G_SPAWN_ERROR, G_SPAWN_ERROR_FAILED,
-                    "%s printed no binary", script);
+                    "%s%s --sanitize --print-binary failed (see its message "
+                    "above)",
+                    script, stock ? " --stock" : "");
         return NULL;
     }
-    return g_steal_pointer(&out);
+    return qemu_build_resolve(out, error);
 }
 
 static gboolean parse_seed(const char *text, guint64 *ret_seed, GError **error)
@@ -169,45 +169,50 @@ static gboolean write_json(const char *path, JsonNode *root, GError **error)
     return rig_output_write(path, text, len, error);
 }
 
-static void print_summary(const FuzzConfig *cfg, const FuzzSummary *s)
+static void print_summary(FILE *out, const FuzzConfig *cfg,
+                          const FuzzSummary *s)
 {
     guint64 violations = 0;
 
     for (guint i = 0; i < FUZZ_VIOLATION_COUNT; i++) {
         violations += s->violations[i];
     }
-    printf("QEMU:               %s (%s)%s\n", cfg->qemu_label, cfg->qemu,
-           cfg->sanitized ? " with ASan+UBSan" : "");
-    printf("seed:               %" G_GUINT64_FORMAT
-           " (rounds %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT ")\n",
-           cfg->seed, cfg->from_round,
-           cfg->from_round + (s->rounds ? s->rounds - 1 : 0));
-    printf("frames:             %" G_GUINT64_FORMAT " sent, %" G_GUINT64_FORMAT
-           " delivered (%" G_GUINT64_FORMAT " untouched, %" G_GUINT64_FORMAT
-           " merged from %" G_GUINT64_FORMAT " segments) in %.1f s\n",
-           s->frames_sent, s->frames_delivered, s->untouched, s->merged_frames,
-           s->merged_segments, s->seconds);
-    printf("TCP payload bytes:  %" G_GUINT64_FORMAT " sent, %" G_GUINT64_FORMAT
-           " delivered exactly once\n",
-           s->payload_sent, s->payload_matched);
-    printf("accounted:         ");
+    fprintf(out, "QEMU:               %s (%s)%s\n", cfg->qemu_label, cfg->qemu,
+            cfg->sanitized ? " with ASan+UBSan" : "");
+    fprintf(out,
+            "seed:               %" G_GUINT64_FORMAT
+            " (rounds %" G_GUINT64_FORMAT "..%" G_GUINT64_FORMAT ")\n",
+            cfg->seed, cfg->from_round,
+            cfg->from_round + (s->rounds ? s->rounds - 1 : 0));
+    fprintf(out,
+            "frames:             %" G_GUINT64_FORMAT " sent, %" G_GUINT64_FORMAT
+            " delivered (%" G_GUINT64_FORMAT " untouched, %" G_GUINT64_FORMAT
+            " merged from %" G_GUINT64_FORMAT " segments) in %.1f s\n",
+            s->frames_sent, s->frames_delivered, s->untouched, s->merged_frames,
+            s->merged_segments, s->seconds);
+    fprintf(out,
+            "TCP payload bytes:  %" G_GUINT64_FORMAT " sent, %" G_GUINT64_FORMAT
+            " delivered exactly once\n",
+            s->payload_sent, s->payload_matched);
+    fprintf(out, "accounted:         ");
     for (guint i = 0; i < FUZZ_ACCOUNT_COUNT; i++) {
-        printf(" %s %" G_GUINT64_FORMAT, fuzz_account_name(i), s->accounted[i]);
+        fprintf(out, " %s %" G_GUINT64_FORMAT, fuzz_account_name(i),
+                s->accounted[i]);
     }
-    printf("\nviolations:         %" G_GUINT64_FORMAT, violations);
+    fprintf(out, "\nviolations:         %" G_GUINT64_FORMAT, violations);
     for (guint i = 0; i < FUZZ_VIOLATION_COUNT; i++) {
-        printf("%s%s %" G_GUINT64_FORMAT, i ? ", " : " (",
-               fuzz_violation_kind_name(i), s->violations[i]);
+        fprintf(out, "%s%s %" G_GUINT64_FORMAT, i ? ", " : " (",
+                fuzz_violation_kind_name(i), s->violations[i]);
     }
-    printf(")\nsanitizer reports:  %" G_GUINT64_FORMAT "\n",
-           s->sanitizer_reports);
-    printf("QEMU:               %s\n",
-           s->qemu_crashed ? s->qemu_exit : "alive to the end");
-    printf("findings:           %u%s%s\n", s->findings->len,
-           s->findings->len ? " (saved in " : "",
-           s->findings->len ? cfg->out_dir : "");
+    fprintf(out, ")\nsanitizer reports:  %" G_GUINT64_FORMAT "\n",
+            s->sanitizer_reports);
+    fprintf(out, "QEMU:               %s\n",
+            s->qemu_crashed ? s->qemu_exit : "alive to the end");
+    fprintf(out, "findings:           %u%s%s\n", s->findings->len,
+            s->findings->len ? " (saved in " : "",
+            s->findings->len ? cfg->out_dir : "");
     if (s->findings->len) {
-        printf("%s", ")\n");
+        fprintf(out, "%s", ")\n");
     }
 }
 
@@ -258,7 +263,8 @@ int fuzz_device_main(int argc, char **argv)
     g_autoptr(GOptionContext) ctx =
         g_option_context_new("- adversarial campaign against QEMU's RSC path");
     g_autoptr(GError) error = NULL;
-    g_autofree char *qemu = NULL;
+    g_autoptr(QemuBuild) build = NULL;
+    g_autoptr(JsonNode) build_json = NULL;
     FuzzConfig cfg = {0};
     FuzzSummary sum;
     gboolean ran;
@@ -309,17 +315,14 @@ int fuzz_device_main(int argc, char **argv)
         return EXIT_CANNOT_RUN;
     }
     cfg.qemu_label = args.qemu ? args.qemu : "fixed";
-    qemu = resolve_qemu(cfg.qemu_label, args.sanitize, &error);
-    if (!qemu) {
+    build = resolve_qemu(cfg.qemu_label, args.sanitize, &error);
+    if (!build) {
         fprintf(stderr, "%s: %s\n", g_get_prgname(), error->message);
         return EXIT_CANNOT_RUN;
     }
-    if (!g_file_test(qemu, G_FILE_TEST_IS_EXECUTABLE)) {
-        fprintf(stderr, "%s: QEMU %s is missing or not executable\n",
-                g_get_prgname(), qemu);
-        return EXIT_CANNOT_RUN;
-    }
-    cfg.qemu = qemu;
+    cfg.qemu = build->path;
+    build_json = qemu_build_to_json(build);
+    cfg.qemu_build = build_json;
     cfg.sanitized = args.sanitize;
     cfg.max_frames = (guint64)args.frames;
     cfg.max_seconds = (guint)args.seconds;
@@ -341,7 +344,10 @@ int fuzz_device_main(int argc, char **argv)
             cfg.strict ? "strict" : "lenient");
     ran = fuzz_campaign_run(&cfg, &sum, &error);
     if (ran || sum.frames_sent) {
-        print_summary(&cfg, &sum);
+        /* With --json - the summary owns standard output. */
+        print_summary(args.json && strcmp(args.json, "-") == 0 ? stderr
+                                                               : stdout,
+                      &cfg, &sum);
     }
     if (args.json) {
         g_autoptr(JsonNode) root = fuzz_summary_to_json(&cfg, &sum);

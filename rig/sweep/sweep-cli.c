@@ -12,6 +12,7 @@
 #include "harness/commands.h"
 #include "harness/run.h"
 #include "sweep/outputs.h"
+#include "sweep/sweep-jobs.h"
 #include "sweep/sweep-run.h"
 
 #define DEFAULT_INTERVALS  "25,50,100,200,300,500,1000"
@@ -31,7 +32,9 @@ typedef struct {
     char *out;
     char *qemu;
     char *shard;
+    gint jobs;
     gboolean no_baseline;
+    gboolean no_report;
     char **rest;
 } SweepArgs;
 
@@ -290,7 +293,8 @@ static gboolean any_result(const SweepReport *r)
 }
 
 /* The end of a run or a merge: plots, page, summary; the exit status. */
-static int finish(const SweepReport *report, const char *out, int status)
+static int finish(const SweepReport *report, const char *out,
+                  gboolean with_report, int status)
 {
     g_autoptr(GError) error = NULL;
     g_autofree char *rec = NULL;
@@ -299,14 +303,19 @@ static int finish(const SweepReport *report, const char *out, int status)
         g_printerr("rig sweep: %s\n", error->message);
         return RIG_EXIT_CANNOT_RUN;
     }
-    if (any_result(report) && !sweep_write_report(report, out, &error)) {
+    if (with_report && any_result(report) &&
+        !sweep_write_report(report, out, &error)) {
         g_printerr("rig sweep: %s\n", error->message);
         return RIG_EXIT_CANNOT_RUN;
     }
     rec = sweep_recommendation_text(report);
     printf("%s", rec);
-    printf("results: %s/sweep.json %s/sweep.csv %s/index.html%s\n", out, out,
-           out, sweep_report_is_complete(report) ? "" : " (incomplete)");
+    printf("results: %s/sweep.json %s/sweep.csv%s%s%s\n", out, out,
+           with_report ? " " : "", with_report ? out : "",
+           with_report ? "/index.html" : "");
+    if (!sweep_report_is_complete(report)) {
+        printf("(incomplete)\n");
+    }
     fflush(stdout);
     return status;
 }
@@ -349,7 +358,97 @@ static int merge_main(int argc, char **argv)
         g_printerr("rig sweep merge: the shards do not cover the grid: the "
                    "merged report is incomplete\n");
     }
-    return finish(merged, out, exit_status(merged));
+    return finish(merged, out, TRUE, exit_status(merged));
+}
+
+/* The arguments a --jobs child gets: the same grid, its own --out. */
+static GPtrArray *job_args(const SweepArgs *a)
+{
+    GPtrArray *v = g_ptr_array_new_with_free_func(g_free);
+
+    g_ptr_array_add(v, g_strdup(a->rest[0]));
+    if (a->intervals) {
+        g_ptr_array_add(v, g_strdup_printf("--interval-us=%s", a->intervals));
+    }
+    if (a->periods) {
+        g_ptr_array_add(v, g_strdup_printf("--period-us=%s", a->periods));
+    }
+    if (a->flows) {
+        g_ptr_array_add(v, g_strdup_printf("--flows=%s", a->flows));
+    }
+    if (a->payloads) {
+        g_ptr_array_add(v, g_strdup_printf("--payload=%s", a->payloads));
+    }
+    if (a->clock) {
+        g_ptr_array_add(v, g_strdup_printf("--clock=%s", a->clock));
+    }
+    if (a->repeat > 0) {
+        g_ptr_array_add(v, g_strdup_printf("--repeat=%d", a->repeat));
+    }
+    if (a->count > 0) {
+        g_ptr_array_add(v, g_strdup_printf("--count=%d", a->count));
+    }
+    if (a->max_latency_us > 0) {
+        g_ptr_array_add(
+            v, g_strdup_printf("--max-latency-us=%d", a->max_latency_us));
+    }
+    if (a->qemu) {
+        g_ptr_array_add(v, g_strdup_printf("--qemu=%s", a->qemu));
+    }
+    if (a->no_baseline) {
+        g_ptr_array_add(v, g_strdup("--no-baseline"));
+    }
+    /* The parent draws the merged report. */
+    g_ptr_array_add(v, g_strdup("--no-report"));
+    g_ptr_array_add(v, NULL);
+    return v;
+}
+
+static void on_jobs_progress(guint done, guint total, gpointer user_data)
+{
+    Progress *pr = user_data;
+
+    if (pr->tty) {
+        progress_bar(pr, done, total, "");
+    } else {
+        printf("[%u/%u] points done\n", done, total);
+        fflush(stdout);
+    }
+}
+
+static int run_jobs(const SweepArgs *a, const SweepReport *grid, Progress *pr)
+{
+    g_autoptr(GPtrArray) args = job_args(a);
+    g_autoptr(SweepReport) merged = NULL;
+    g_autoptr(GError) error = NULL;
+    SweepJobsConfig jc = {
+        .jobs = (guint)a->jobs,
+        .out = a->out,
+        .args = (const char *const *)args->pdata,
+        .total = grid->points->len,
+        .stop = run_install_stop_signals(),
+        .progress = on_jobs_progress,
+        .user_data = pr,
+    };
+    int job_status = 0;
+
+    printf("rig sweep: %u points in %d jobs (outputs and logs in %s/jobs/)\n",
+           grid->points->len, a->jobs, a->out);
+    fflush(stdout);
+    merged = sweep_jobs_run(&jc, &job_status, &error);
+    if (pr->tty) {
+        printf("\n");
+    }
+    if (!merged) {
+        g_printerr("rig sweep: %s\n", error->message);
+        return RIG_EXIT_CANNOT_RUN;
+    }
+    if (!sweep_report_is_complete(merged)) {
+        g_printerr("rig sweep: a job stopped early (see its log): the report "
+                   "is incomplete\n");
+    }
+    return finish(merged, a->out, !a->no_report,
+                  MAX(exit_status(merged), job_status));
 }
 
 int sweep_command_main(int argc, char **argv)
@@ -392,6 +491,14 @@ int sweep_command_main(int argc, char **argv)
         {"shard", 0, 0, G_OPTION_ARG_STRING, &a.shard,
          "Run only share K of N of the grid (join with rig sweep merge)",
          "K/N"},
+        {"jobs", 'j', 0, G_OPTION_ARG_INT, &a.jobs,
+         "Run the grid as N shard processes on this machine, then merge "
+         "them (default: 1)",
+         "N"},
+        {"no-report", 0, 0, G_OPTION_ARG_NONE, &a.no_report,
+         "Write sweep.json and sweep.csv only, no plots or index.html (a "
+         "shard whose outputs are merged later)",
+         NULL},
         {"no-baseline", 0, 0, G_OPTION_ARG_NONE, &a.no_baseline,
          "No RSC-off point per group (no frames/s reduction)", NULL},
         {G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &a.rest, NULL,
@@ -424,9 +531,10 @@ int sweep_command_main(int argc, char **argv)
         sweep_args_clear(&a);
         return RIG_EXIT_CANNOT_RUN;
     }
-    if (a.repeat < 0 || a.count < 0 || a.max_latency_us < 0) {
-        g_printerr("rig sweep: --repeat, --count and --max-latency-us take "
-                   "positive numbers\n");
+    if (a.repeat < 0 || a.count < 0 || a.max_latency_us < 0 || a.jobs < 0 ||
+        a.jobs > 64) {
+        g_printerr("rig sweep: --repeat, --count, --max-latency-us and --jobs "
+                   "take positive numbers (--jobs at most 64)\n");
         sweep_args_clear(&a);
         return RIG_EXIT_CANNOT_RUN;
     }
@@ -443,6 +551,17 @@ int sweep_command_main(int argc, char **argv)
     pr.tty = isatty(STDOUT_FILENO);
     pr.started_us = g_get_monotonic_time();
     pr.out = a.out;
+    if (a.jobs > 1) {
+        if (a.shard) {
+            g_printerr("rig sweep: --jobs splits the whole grid; it does not "
+                       "combine with --shard\n");
+            status = RIG_EXIT_CANNOT_RUN;
+        } else {
+            status = run_jobs(&a, report, &pr);
+        }
+        sweep_args_clear(&a);
+        return status;
+    }
     cfg.profile = sp;
     cfg.qemu = a.qemu;
     cfg.stop = run_install_stop_signals();
@@ -487,8 +606,8 @@ int sweep_command_main(int argc, char **argv)
                    "one VM per point\n");
         }
     }
-    status =
-        finish(report, a.out, ran ? exit_status(report) : RIG_EXIT_CANNOT_RUN);
+    status = finish(report, a.out, !a.no_report,
+                    ran ? exit_status(report) : RIG_EXIT_CANNOT_RUN);
     if (pr.write_error) {
         status = RIG_EXIT_CANNOT_RUN;
         g_clear_error(&pr.write_error);

@@ -161,6 +161,14 @@ def test_shards_merge_to_the_unsharded_report(rig, qemu_binary, tmp_path,
     assert rows(merged) == rows(full)
     for name in PLOTS:
         assert (merged / f"{name}.png").is_file()
+    # --jobs 2: the same shards as two processes, merged by the parent.
+    jobs = tmp_path / "jobs"
+    r = sweep(rig, qemu_binary, jobs, *VIRTUAL_ARGS, "--jobs", "2")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert deterministic(load(jobs)) == deterministic(u)
+    assert [run["shard"] for run in load(jobs)["runs"]] == ["1/2", "2/2"]
+    assert (jobs / "index.html").is_file()
+    assert not (jobs / "jobs" / "1" / "index.html").exists()
     # One shard alone is an incomplete grid.
     r = subprocess.run([str(rig), "sweep", "merge", "--out",
                         str(tmp_path / "half"), str(shards[0])],

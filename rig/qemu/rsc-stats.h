@@ -18,12 +18,6 @@ G_BEGIN_DECLS
 #define RIG_RSC_STATS_PROPERTY    "rsc-stats"
 #define RIG_RSC_INTERVAL_PROPERTY "rsc_interval"
 
-/* Both families' counters; RscStats names them exactly as QEMU does. */
-typedef struct {
-    RscStats ipv4;
-    RscStats ipv6;
-} RigRscStats;
-
 /**
  * rig_rsc_stats_parse:
  * @node: (transfer none): the value of the rsc-stats property

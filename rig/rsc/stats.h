@@ -60,6 +60,16 @@ typedef union RscStats {
 
 G_STATIC_ASSERT(sizeof(RscStats) == RSC_STATS_N_FIELDS * sizeof(guint64));
 
+/*
+ * Both families' counters (the device's view: QEMU's rsc-stats property,
+ * the oracle's, the harness's deltas); RscStats names them exactly as
+ * QEMU does.
+ */
+typedef struct {
+    RscStats ipv4;
+    RscStats ipv6;
+} RigRscStats;
+
 /**
  * rsc_stats_field_name:
  * @index: 0 .. RSC_STATS_N_FIELDS - 1, in declaration order

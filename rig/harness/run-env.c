@@ -19,7 +19,6 @@
 #define NIC_ID   "net0"
 #define TAP_NAME "rigtap0"
 
-G_DEFINE_QUARK(rig - run - error - quark, run_error)
 
 void run_env_free(RunEnv *env)
 {

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "harness/run-env.h"
+#include "harness/run-slots.h"
 #include "harness/run-views.h"
 #include "net/build.h"
 #include "net/pcap-writer.h"
@@ -47,7 +48,6 @@ typedef struct {
     gboolean stats_ok;
     RigRscStats before;
     guint64 last_received;
-    gboolean starving;
     GPtrArray *sent_bytes; /* GBytes, for --pcap */
     GArray *sent_times;    /* gint64 */
     gint64 deadline_us;    /* scenario_timeout_s from the start */
@@ -304,226 +304,158 @@ static TrafgenVnetMode scenario_vnet_mode(const ProfileScenario *sc)
     }
 }
 
-/*
- * Injects one frame; with vnet_hdr the frame goes with the header an
- * offloading peer's kernel would give it (the TCP checksum then holds the
- * pseudo-header sum), and the oracle sees both as QEMU does.
- */
-static gboolean inject_now(ScenarioRun *r, const guint8 *frame, gsize len,
-                           GError **error)
-{
-    gint64 t = rig_guest_net_get_vclock(r->env->guest);
-    TrafgenVnetMode mode = scenario_vnet_mode(r->sc);
-    RigVirtioNetHdrV1 hdr = {0};
-    g_autofree guint8 *copy = NULL;
-    int rc;
+/* ---- the world of the slot loop (run-world.h) on the real QEMU ---- */
 
-    if (mode != TRAFGEN_VNET_NONE) {
-        copy = g_memdup2(frame, len);
-        if (trafgen_vnet_prepare(mode, 0, copy, len, &hdr) < 0) {
-            memcpy(copy, frame, len); /* a malformed case goes plain */
-            memset(&hdr, 0, sizeof(hdr));
-        }
-        frame = copy;
-        rc = trafgen_transport_send_vnet(r->env->injector, &hdr, frame, len);
-    } else {
-        rc = trafgen_transport_send(r->env->injector, frame, len, 0);
-    }
+static gboolean world_inject(gpointer world, const RigVirtioNetHdrV1 *hdr,
+                             gboolean with_hdr, const guint8 *frame, gsize len,
+                             GError **error)
+{
+    ScenarioRun *r = world;
+    int rc = with_hdr ? trafgen_transport_send_vnet(r->env->injector, hdr,
+                                                    frame, len)
+                      : trafgen_transport_send(r->env->injector, frame, len, 0);
+
     if (rc < 0) {
         g_set_error(error, RUN_ERROR, RUN_ERROR_FAILED,
                     "injecting a frame on %s: %s", run_env_tap_name(),
                     g_strerror(-rc));
         return FALSE;
     }
-    record_sent(r, frame, len, t);
-    for (guint i = 0; i < G_N_ELEMENTS(r->oracle); i++) {
-        rsc_oracle_receive(r->oracle[i], (guint64)t, &hdr, frame, len);
-    }
     return wait_frame_read(r, error);
 }
 
-static void oracles_set_rx(ScenarioRun *r, guint64 count)
+static gint64 world_vclock(gpointer world)
 {
-    gint64 t = rig_guest_net_get_vclock(r->env->guest);
+    ScenarioRun *r = world;
 
-    for (guint i = 0; i < G_N_ELEMENTS(r->oracle); i++) {
-        rsc_oracle_set_rx_buffers(r->oracle[i], (guint64)t, count);
+    return rig_guest_net_get_vclock(r->env->guest);
+}
+
+static gboolean world_step_clock(gpointer world, gint64 ns, GError **error)
+{
+    ScenarioRun *r = world;
+
+    if (!rig_guest_net_clock_step(r->env->guest, ns, error)) {
+        return fail_with_cause(r, error);
     }
+    return TRUE;
+}
+
+static gboolean world_harvest(gpointer world, guint timeout_ms, guint *ret_got,
+                              GError **error)
+{
+    ScenarioRun *r = world;
+
+    if (!rig_guest_net_receive(r->env->guest, G_MAXUINT, timeout_ms, ret_got,
+                               error)) {
+        return fail_with_cause(r, error);
+    }
+    return TRUE;
+}
+
+static gboolean world_read_stats(gpointer world, RigRscStats *ret_stats,
+                                 GError **error)
+{
+    ScenarioRun *r = world;
+
+    return run_env_read_stats(r->env, ret_stats, error);
 }
 
 /* RX buffers the device can still fill: posted minus harvested. */
-static guint64 guest_free_buffers(RunEnv *env)
+static guint64 world_free_rx_buffers(gpointer world)
 {
-    const RigGuestCounters *c = rig_guest_net_get_counters(env->guest);
-    GPtrArray *frames = rig_guest_net_get_frames(env->guest);
+    ScenarioRun *r = world;
+    const RigGuestCounters *c = rig_guest_net_get_counters(r->env->guest);
+    GPtrArray *frames = rig_guest_net_get_frames(r->env->guest);
     guint64 used = 0;
 
     for (guint i = 0; i < frames->len; i++) {
         const RigGuestFrame *f = g_ptr_array_index(frames, i);
 
-        used += env->mrg_rxbuf ? MAX(f->num_buffers, 1) : 1;
+        used += r->env->mrg_rxbuf ? MAX(f->num_buffers, 1) : 1;
     }
     return c->buffers_posted > used ? c->buffers_posted - used : 0;
 }
 
-static gboolean starve_fill(ScenarioRun *r, GError **error)
+static void world_starve(gpointer world)
 {
-    guint64 free_buffers;
-    TrafgenSegment udp = {.kind = TRAFGEN_STEP_UDP, .payload_len = 64};
-    g_autofree guint8 *frame = g_malloc(RIG_NET_FRAME_MAX);
-    TrafgenEndpoints ep = r->ep;
-    ssize_t len;
+    ScenarioRun *r = world;
 
-    udp.knobs.trunc = -1;
-    ep.src_port = (uint16_t)(r->ep.src_port + PORTS_PER_SCENARIO - 1);
-    len = trafgen_frame_build(&ep, &udp, frame, RIG_NET_FRAME_MAX);
-    if (len <= 0) {
-        g_set_error(error, RUN_ERROR, RUN_ERROR_FAILED,
-                    "building the RX-ring filler frame: %s",
-                    g_strerror((int)-len));
-        return FALSE;
-    }
     rig_guest_net_starve(r->env->guest, 0, 0);
-    r->starving = TRUE;
-    free_buffers = guest_free_buffers(r->env);
-    oracles_set_rx(r, free_buffers);
-    for (guint64 i = 0; i < free_buffers; i++) {
-        if (!inject_now(r, frame, (gsize)len, error)) {
-            return FALSE;
-        }
-    }
-    return TRUE;
 }
 
-static gboolean starve_end(ScenarioRun *r, GError **error)
+static gboolean world_post_rx(gpointer world, GError **error)
 {
-    if (!r->starving) {
-        return TRUE;
-    }
-    r->starving = FALSE;
-    oracles_set_rx(r, RSC_RX_BUFFERS_UNLIMITED);
+    ScenarioRun *r = world;
+
     if (!rig_guest_net_post_rx(r->env->guest, G_MAXUINT, NULL, error)) {
         return fail_with_cause(r, error);
     }
     return TRUE;
 }
 
-static gboolean step_clock(ScenarioRun *r, gint64 ns, GError **error)
+static gboolean world_alive(gpointer world, GError **error)
 {
-    if (ns > 0 && !rig_guest_net_clock_step(r->env->guest, ns, error)) {
-        return fail_with_cause(r, error);
-    }
-    return TRUE;
+    return check_alive(world, error);
 }
 
-/* Harvests until no frame arrived for @quiet_ms. */
-static gboolean harvest_quiet(ScenarioRun *r, guint quiet_ms, GError **error)
-{
-    for (;;) {
-        guint got = 0;
+static const RunWorldOps REAL_WORLD = {
+    .inject = world_inject,
+    .vclock = world_vclock,
+    .step_clock = world_step_clock,
+    .harvest = world_harvest,
+    .read_stats = world_read_stats,
+    .free_rx_buffers = world_free_rx_buffers,
+    .starve = world_starve,
+    .post_rx = world_post_rx,
+    .alive = world_alive,
+};
 
-        if (!check_alive(r, error)) {
-            return FALSE;
-        }
-        if (!rig_guest_net_receive(r->env->guest, G_MAXUINT, quiet_ms, &got,
-                                   error)) {
-            return fail_with_cause(r, error);
-        }
-        if (got == 0) {
-            return TRUE;
-        }
+/* The slot loop's observer: the sent view, the pcap and the oracles. */
+static void observe_sent(gpointer user_data, gint64 t_ns,
+                         const RigVirtioNetHdrV1 *hdr, const guint8 *frame,
+                         gsize len)
+{
+    ScenarioRun *r = user_data;
+
+    record_sent(r, frame, len, t_ns);
+    for (guint i = 0; i < G_N_ELEMENTS(r->oracle); i++) {
+        rsc_oracle_receive(r->oracle[i], (guint64)t_ns, hdr, frame, len);
     }
 }
 
-/*
- * Steps @total ns in slots of @slot ns (all at once when 0), taking what
- * the device delivered after each: a frame's virtual time is then the end
- * of the slot in which its drain timer fired, as during the pattern, not
- * the end of the whole drain period.  A starved guest's ring is left
- * alone.
- */
-static gboolean step_drain(ScenarioRun *r, gint64 slot, gint64 total,
-                           GError **error)
+static void observe_rx_buffers(gpointer user_data, gint64 t_ns, guint64 count)
 {
-    while (total > 0) {
-        /* A starved guest takes nothing: keep its ring as the scenario
-         * left it. */
-        gint64 ns = slot > 0 && !r->starving ? MIN(slot, total) : total;
+    ScenarioRun *r = user_data;
 
-        if (!step_clock(r, ns, error)) {
-            return FALSE;
-        }
-        if (!rig_guest_net_receive(r->env->guest, G_MAXUINT, 0, NULL, error)) {
-            return fail_with_cause(r, error);
-        }
-        total -= ns;
+    for (guint i = 0; i < G_N_ELEMENTS(r->oracle); i++) {
+        rsc_oracle_set_rx_buffers(r->oracle[i], (guint64)t_ns, count);
     }
-    return TRUE;
 }
+
+static const RunSlotsObserver ORACLE_OBSERVER = {
+    .sent = observe_sent,
+    .rx_buffers = observe_rx_buffers,
+};
 
 static gboolean run_deterministic(ScenarioRun *r, TrafgenPattern *pattern,
                                   GError **error)
 {
     const ProfileScenario *sc = r->sc;
-    gint64 period = (gint64)sc->period_us * 1000;
-    gint64 interval = (gint64)r->env->profile->rsc_interval_us * 1000;
-    g_autofree TrafgenCursor *cursors = g_new0(TrafgenCursor, sc->flows);
-    g_autofree guint8 *frame = g_malloc(RIG_NET_FRAME_MAX);
-    gboolean saw_data = FALSE, filled = FALSE;
+    RunSlotsConfig config = {
+        .pattern = pattern,
+        .flows = sc->flows,
+        .payload = sc->payload,
+        .ipv6 = sc->family == PROFILE_FAMILY_IPV6,
+        .ep = r->ep,
+        .filler_port = (guint16)(r->ep.src_port + PORTS_PER_SCENARIO - 1),
+        .period_ns = (gint64)sc->period_us * 1000,
+        .interval_ns = (gint64)r->env->profile->rsc_interval_us * 1000,
+        .fill_at_drain = sc->rx_ring == PROFILE_RX_FULL_AT_DRAIN,
+        .vnet = scenario_vnet_mode(sc),
+    };
 
-    for (guint f = 0; f < sc->flows; f++) {
-        trafgen_cursor_init(&cursors[f], pattern, f, sc->payload,
-                            sc->family == PROFILE_FAMILY_IPV6);
-    }
-    for (;;) {
-        gboolean any = FALSE, idle_slot = FALSE;
-
-        for (guint f = 0; f < sc->flows; f++) {
-            TrafgenSegment seg;
-            ssize_t len;
-
-            if (!trafgen_cursor_next(&cursors[f], &seg)) {
-                continue;
-            }
-            any = TRUE;
-            if (seg.kind == TRAFGEN_STEP_IDLE) {
-                idle_slot = TRUE;
-                continue;
-            }
-            len = trafgen_frame_build(&r->ep, &seg, frame, RIG_NET_FRAME_MAX);
-            if (len < 0) {
-                g_set_error(error, RUN_ERROR, RUN_ERROR_FAILED,
-                            "flow %u step %u (%s): the frame builder refused "
-                            "it: %s",
-                            f, seg.step + 1,
-                            trafgen_step_kind_to_string(seg.kind),
-                            g_strerror((int)-len));
-                return FALSE;
-            }
-            if (!starve_end(r, error) ||
-                !inject_now(r, frame, (gsize)len, error)) {
-                return FALSE;
-            }
-            saw_data |= seg.kind == TRAFGEN_STEP_DATA;
-        }
-        if (!any) {
-            break;
-        }
-        if (idle_slot && saw_data && !filled &&
-            sc->rx_ring == PROFILE_RX_FULL_AT_DRAIN) {
-            filled = TRUE;
-            if (!starve_fill(r, error)) {
-                return FALSE;
-            }
-        }
-        if (!step_clock(r, period, error)) {
-            return FALSE;
-        }
-    }
-    /* Let every drain timer fire, then give the guest its buffers back. */
-    if (!step_drain(r, period, 2 * interval, error) || !starve_end(r, error) ||
-        !step_drain(r, period, 2 * interval, error) ||
-        !harvest_quiet(r, 5, error)) {
+    if (!run_slots(&config, &REAL_WORLD, r, &ORACLE_OBSERVER, r, error)) {
         return FALSE;
     }
     for (guint i = 0; i < G_N_ELEMENTS(r->oracle); i++) {
@@ -673,7 +605,7 @@ static gboolean run_realtime(ScenarioRun *r, TrafgenPattern *pattern,
         return FALSE;
     }
     trafgen_report_free(s.report);
-    return harvest_quiet(r, quiet_ms, error);
+    return run_slots_harvest_quiet(&REAL_WORLD, r, quiet_ms, error);
 }
 
 static void collect_guest(ScenarioRun *r)

@@ -35,7 +35,9 @@
 /* Violations quoted per finding. */
 #define FINDING_TEXTS 5
 
-G_DEFINE_QUARK(rig - fuzz - error - quark, fuzz_error)
+/* clang-format off */
+G_DEFINE_QUARK(rig-fuzz-error-quark, fuzz_error)
+/* clang-format on */
 
 typedef struct {
     const FuzzConfig *cfg;

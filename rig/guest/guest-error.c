@@ -1,3 +1,5 @@
 #include "guest/guest-error.h"
 
-G_DEFINE_QUARK(rig - guest - error - quark, rig_guest_error)
+/* clang-format off */
+G_DEFINE_QUARK(rig-guest-error-quark, rig_guest_error)
+/* clang-format on */

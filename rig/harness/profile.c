@@ -13,7 +13,9 @@
 
 #define SCENARIO_PREFIX "scenario "
 
-G_DEFINE_QUARK(rig - profile - error - quark, profile_error)
+/* clang-format off */
+G_DEFINE_QUARK(rig-profile-error-quark, profile_error)
+/* clang-format on */
 
 typedef struct {
     const char *file;

@@ -5,7 +5,9 @@
 
 #include "rig-config.h"
 
-G_DEFINE_QUARK(rig - qemu - build - error - quark, qemu_build_error)
+/* clang-format off */
+G_DEFINE_QUARK(rig-qemu-build-error-quark, qemu_build_error)
+/* clang-format on */
 
 void qemu_build_free(QemuBuild *build)
 {

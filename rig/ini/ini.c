@@ -8,7 +8,9 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK(rig - ini - error - quark, rig_ini_error)
+/* clang-format off */
+G_DEFINE_QUARK(rig-ini-error-quark, rig_ini_error)
+/* clang-format on */
 
 typedef struct {
     const char *file;

@@ -13,7 +13,9 @@
 
 #define NSEC_PER_SEC G_GINT64_CONSTANT(1000000000)
 
-G_DEFINE_QUARK(rig - pcap - error - quark, rig_pcap_error)
+/* clang-format off */
+G_DEFINE_QUARK(rig-pcap-error-quark, rig_pcap_error)
+/* clang-format on */
 
 struct RigPcapWriter {
     pcap_t *dead;

@@ -17,7 +17,9 @@
 #define PROBE_INTERVAL_NS 123000
 #define TRACE_PATTERN     "virtio_net_rsc_*"
 
-G_DEFINE_QUARK(rig - qemu - caps - error - quark, rig_qemu_caps_error)
+/* clang-format off */
+G_DEFINE_QUARK(rig-qemu-caps-error-quark, rig_qemu_caps_error)
+/* clang-format on */
 
 static const struct {
     const char *name;

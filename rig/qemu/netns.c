@@ -27,7 +27,9 @@ struct RigNetns {
     gboolean persistent; /* rig_netns_free() leaves the namespace alone */
 };
 
-G_DEFINE_QUARK(rig - netns - error - quark, rig_netns_error)
+/* clang-format off */
+G_DEFINE_QUARK(rig-netns-error-quark, rig_netns_error)
+/* clang-format on */
 
 /* Runs `ip ARGS...`; on failure the error quotes ip's stderr. */
 static gboolean run_ip(const char *const *args, char **ret_stdout,

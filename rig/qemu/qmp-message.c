@@ -5,7 +5,9 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK(rig - qmp - error - quark, rig_qmp_error)
+/* clang-format off */
+G_DEFINE_QUARK(rig-qmp-error-quark, rig_qmp_error)
+/* clang-format on */
 
 /* QMP error classes (qapi/error.json) and the codes that mirror them. */
 static const struct {

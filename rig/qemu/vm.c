@@ -62,7 +62,9 @@ struct RigVm {
     gsize ram_size;
 };
 
-G_DEFINE_QUARK(rig - vm - error - quark, rig_vm_error)
+/* clang-format off */
+G_DEFINE_QUARK(rig-vm-error-quark, rig_vm_error)
+/* clang-format on */
 
 const char *rig_vm_default_qemu(void)
 {

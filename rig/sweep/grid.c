@@ -5,7 +5,9 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK(rig - sweep - error - quark, sweep_error)
+/* clang-format off */
+G_DEFINE_QUARK(rig-sweep-error-quark, sweep_error)
+/* clang-format on */
 
 static const char *const CLOCK_NAMES[SWEEP_N_CLOCKS] = {
     [SWEEP_CLOCK_VIRTUAL] = "virtual",

@@ -541,6 +541,9 @@ static char *new_sanitizer_reports(Campaign *c)
 char *fuzz_repro_command(const FuzzConfig *config, guint64 round)
 {
     g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+    /* The round before too: a frame QEMU queued while the ring was full
+     * can depend on it (and the pcap holds both). */
+    guint64 first = round > config->from_round ? round - 1 : round;
     g_autofree char *label = g_shell_quote(config->qemu_label);
     g_autofree char *out = g_strdup_printf("%s/repro-round-%" G_GUINT64_FORMAT,
                                            config->out_dir, round);
@@ -551,10 +554,12 @@ char *fuzz_repro_command(const FuzzConfig *config, guint64 round)
 
     return g_strdup_printf(
         "%s fuzz-device --qemu %s%s --seed %" G_GUINT64_FORMAT
-        " --from-round %" G_GUINT64_FORMAT " --rounds 1 %s%s%s --out %s",
+        " --from-round %" G_GUINT64_FORMAT " --rounds %" G_GUINT64_FORMAT
+        " %s%s%s --out %s",
         exe ? exe : "rig", label, config->sanitized ? " --sanitize" : "",
-        config->seed, round, config->strict ? "--strict" : "--lenient",
-        skip ? " --skip " : "", skip ? skip : "", qout);
+        config->seed, first, round - first + 1,
+        config->strict ? "--strict" : "--lenient", skip ? " --skip " : "",
+        skip ? skip : "", qout);
 }
 
 /* Writes @sets (arrays of GBytes frames) into one pcap, in order. */

@@ -139,18 +139,13 @@ gboolean rig_qmp_read_rsc_interval(RigQmp *qmp, const char *device_id,
 gboolean rig_qmp_set_rsc_interval(RigQmp *qmp, const char *device_id,
                                   guint64 interval_ns, GError **error)
 {
-    g_autofree char *path = rig_qmp_find_device_property(
-        qmp, device_id, RIG_RSC_INTERVAL_PROPERTY, error);
-    g_autoptr(JsonNode) arguments = json_node_new(JSON_NODE_OBJECT);
+    g_autofree char *path = NULL;
+    g_autoptr(JsonNode) arguments = NULL;
     g_autoptr(JsonNode) reply = NULL;
     g_autoptr(GError) local_error = NULL;
-    JsonObject *object = json_object_new();
+    JsonObject *object;
     guint64 now = 0;
 
-    json_node_take_object(arguments, object);
-    if (path == NULL) {
-        return FALSE;
-    }
     if (interval_ns > G_MAXUINT32) {
         g_set_error(error, RIG_QMP_ERROR, RIG_QMP_ERROR_NOT_SUPPORTED,
                     "rsc_interval %" G_GUINT64_FORMAT
@@ -158,6 +153,14 @@ gboolean rig_qmp_set_rsc_interval(RigQmp *qmp, const char *device_id,
                     interval_ns);
         return FALSE;
     }
+    path = rig_qmp_find_device_property(qmp, device_id,
+                                        RIG_RSC_INTERVAL_PROPERTY, error);
+    if (path == NULL) {
+        return FALSE;
+    }
+    arguments = json_node_new(JSON_NODE_OBJECT);
+    object = json_object_new();
+    json_node_take_object(arguments, object);
     json_object_set_string_member(object, "path", path);
     json_object_set_string_member(object, "property",
                                   RIG_RSC_INTERVAL_PROPERTY);

@@ -565,6 +565,62 @@ static void test_read_rsc_stats(void **state)
     peer_finish(&peer, release);
 }
 
+#define LIST_WITH_INTERVAL                                                     \
+    "{\"return\": [{\"name\": \"rsc_interval\", \"type\": \"uint32\"}], "     \
+    "\"id\": @ID@}"
+
+/* qom-set, then a read-back: accepted, refused (stock), or not taken. */
+static void test_set_rsc_interval(void **state)
+{
+    static const PeerStep steps[] = {
+        {NULL, {GREETING, NULL}},
+        {"qmp_capabilities", {OK_REPLY, NULL}},
+        /* writable: the read-back agrees */
+        {"qom-list", {LIST_WITH_INTERVAL, NULL}},
+        {"qom-set", {OK_REPLY, NULL}},
+        {"qom-list", {LIST_WITH_INTERVAL, NULL}},
+        {"qom-get", {"{\"return\": 123000, \"id\": @ID@}", NULL}},
+        /* stock: refused after realize */
+        {"qom-list", {LIST_WITH_INTERVAL, NULL}},
+        {"qom-set",
+         {"{\"error\": {\"class\": \"GenericError\", \"desc\": \"Attempt "
+          "to set property 'rsc_interval' on anonymous device (type "
+          "'virtio-net-device') after it was realized\"}, \"id\": @ID@}",
+          NULL}},
+        /* accepted but not taken */
+        {"qom-list", {LIST_WITH_INTERVAL, NULL}},
+        {"qom-set", {OK_REPLY, NULL}},
+        {"qom-list", {LIST_WITH_INTERVAL, NULL}},
+        {"qom-get", {"{\"return\": 300000, \"id\": @ID@}", NULL}},
+    };
+    Peer peer;
+    int release;
+    int fd = peer_start(&peer, steps, G_N_ELEMENTS(steps), TRUE, &release);
+    g_autoptr(RigQmp) qmp = rig_qmp_new_from_fd(fd);
+    g_autoptr(GError) error = NULL;
+
+    assert_true(rig_qmp_handshake(qmp, NULL, &error));
+    assert_true(rig_qmp_set_rsc_interval(qmp, "net0", 123000, &error));
+    assert_false(rig_qmp_set_rsc_interval(qmp, "net0", 123000, &error));
+    assert_true(
+        g_error_matches(error, RIG_QMP_ERROR, RIG_QMP_ERROR_NOT_SUPPORTED));
+    assert_non_null(strstr(error->message, "refused to change "
+                                           "/machine/peripheral/net0."
+                                           "rsc_interval"));
+    assert_non_null(strstr(error->message, "after it was realized"));
+    g_clear_error(&error);
+    assert_false(rig_qmp_set_rsc_interval(qmp, "net0", 123000, &error));
+    assert_true(
+        g_error_matches(error, RIG_QMP_ERROR, RIG_QMP_ERROR_NOT_SUPPORTED));
+    assert_non_null(strstr(error->message, "was accepted but it reads 300000"));
+    g_clear_error(&error);
+    /* Too large for QEMU's uint32: refused before anything is sent. */
+    assert_false(
+        rig_qmp_set_rsc_interval(qmp, "net0", G_MAXUINT32 + 1ull, &error));
+    assert_non_null(strstr(error->message, "does not fit"));
+    peer_finish(&peer, release);
+}
+
 typedef struct {
     char *path;
     const PeerStep *steps;
@@ -649,6 +705,7 @@ int main(void)
         cmocka_unit_test(test_property_on_backend),
         cmocka_unit_test(test_property_not_supported),
         cmocka_unit_test(test_read_rsc_stats),
+        cmocka_unit_test(test_set_rsc_interval),
         cmocka_unit_test(test_over_unix_socket),
     };
 

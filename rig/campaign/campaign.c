@@ -556,7 +556,11 @@ char *fuzz_repro_command(const FuzzConfig *config, guint64 round)
         "%s fuzz-device --qemu %s%s --seed %" G_GUINT64_FORMAT
         " --from-round %" G_GUINT64_FORMAT " --rounds %" G_GUINT64_FORMAT
         " %s%s%s --out %s",
-        exe ? exe : "rig", label, config->sanitized ? " --sanitize" : "",
+        exe ? exe : "rig", label,
+        config->sanitized && (strcmp(config->qemu_label, "fixed") == 0 ||
+                              strcmp(config->qemu_label, "stock") == 0)
+            ? " --sanitize"
+            : "",
         config->seed, first, round - first + 1,
         config->strict ? "--strict" : "--lenient", skip ? " --skip " : "",
         skip ? skip : "", qout);

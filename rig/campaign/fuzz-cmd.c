@@ -136,6 +136,35 @@ static QemuBuild *resolve_qemu(const char *label, gboolean sanitize,
     return qemu_build_resolve(out, error);
 }
 
+/* Whether ci/build-qemu built @qemu with --enable-asan (its record). */
+static gboolean built_with_asan(const char *qemu)
+{
+    g_autofree char *bindir = g_path_get_dirname(qemu);
+    g_autofree char *record =
+        g_build_filename(bindir, "..", "rig-qemu-build.json", NULL);
+    g_autoptr(JsonParser) parser = json_parser_new();
+    JsonNode *root;
+    JsonArray *flags;
+
+    if (!json_parser_load_from_file(parser, record, NULL) ||
+        !(root = json_parser_get_root(parser)) ||
+        !JSON_NODE_HOLDS_OBJECT(root) ||
+        !json_object_has_member(json_node_get_object(root),
+                                "configure_flags")) {
+        return FALSE;
+    }
+    flags = json_object_get_array_member(json_node_get_object(root),
+                                         "configure_flags");
+    for (guint i = 0; flags && i < json_array_get_length(flags); i++) {
+        const char *f = json_array_get_string_element(flags, i);
+
+        if (f && strcmp(f, "--enable-asan") == 0) {
+            return TRUE;
+        }
+    }
+    return FALSE;
+}
+
 static gboolean parse_seed(const char *text, guint64 *ret_seed, GError **error)
 {
     guint64 v;
@@ -323,7 +352,8 @@ int fuzz_device_main(int argc, char **argv)
     cfg.qemu = build->path;
     build_json = qemu_build_to_json(build);
     cfg.qemu_build = build_json;
-    cfg.sanitized = args.sanitize;
+    /* A path to an ASan build counts as one in the summary. */
+    cfg.sanitized = args.sanitize || built_with_asan(build->path);
     cfg.max_frames = (guint64)args.frames;
     cfg.max_seconds = (guint)args.seconds;
     cfg.max_rounds = (guint64)args.rounds;

@@ -363,7 +363,7 @@ int fuzz_device_main(int argc, char **argv)
     cfg.from_round = (guint64)args.from_round;
     cfg.out_dir = args.out ? args.out : "fuzz-device";
     cfg.strict =
-        args.strict || (!args.lenient && strcmp(cfg.qemu_label, "fixed") == 0);
+        args.strict || (!args.lenient && build->kind == QEMU_BUILD_FIXED);
     cfg.max_findings = (guint)args.max_findings;
     cfg.keep_going = args.keep_going;
     cfg.tty = isatty(STDERR_FILENO);

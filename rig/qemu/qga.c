@@ -17,14 +17,14 @@
 #define QGA_POLL_MIN_MS 20
 #define QGA_POLL_MAX_MS 250
 
-struct QgaClient {
+struct RigQgaClient {
     int fd;
     char *path;
     guint timeout_ms;
     GByteArray *rx;
 };
 
-GQuark qga_error_quark(void)
+GQuark rig_qga_error_quark(void)
 {
     return g_quark_from_static_string("rig-qga-error-quark");
 }
@@ -44,7 +44,7 @@ static int qga_remaining_ms(gint64 deadline)
     return (int)MIN((left + 999) / 1000, G_MAXINT);
 }
 
-static gboolean qga_wait(QgaClient *client, short events, gint64 deadline,
+static gboolean qga_wait(RigQgaClient *client, short events, gint64 deadline,
                          GError **error)
 {
     for (;;) {
@@ -53,7 +53,7 @@ static gboolean qga_wait(QgaClient *client, short events, gint64 deadline,
         int r;
 
         if (left == 0) {
-            g_set_error(error, QGA_ERROR, QGA_ERROR_NO_AGENT,
+            g_set_error(error, RIG_QGA_ERROR, RIG_QGA_ERROR_NO_AGENT,
                         "no reply from the guest agent on %s within the "
                         "deadline: is the agent (qemu-ga, or the virtio-win "
                         "guest agent service) installed and running in the "
@@ -66,14 +66,14 @@ static gboolean qga_wait(QgaClient *client, short events, gint64 deadline,
             return TRUE;
         }
         if (r < 0 && errno != EINTR) {
-            g_set_error(error, QGA_ERROR, QGA_ERROR_IO, "poll on %s: %s",
-                        client->path, g_strerror(errno));
+            g_set_error(error, RIG_QGA_ERROR, RIG_QGA_ERROR_IO,
+                        "poll on %s: %s", client->path, g_strerror(errno));
             return FALSE;
         }
     }
 }
 
-static gboolean qga_send(QgaClient *client, const char *data, gsize len,
+static gboolean qga_send(RigQgaClient *client, const char *data, gsize len,
                          gint64 deadline, GError **error)
 {
     while (len > 0) {
@@ -89,7 +89,7 @@ static gboolean qga_send(QgaClient *client, const char *data, gsize len,
                 }
                 continue;
             }
-            g_set_error(error, QGA_ERROR, QGA_ERROR_IO,
+            g_set_error(error, RIG_QGA_ERROR, RIG_QGA_ERROR_IO,
                         "writing to the guest agent on %s: %s", client->path,
                         g_strerror(errno));
             return FALSE;
@@ -101,7 +101,7 @@ static gboolean qga_send(QgaClient *client, const char *data, gsize len,
 }
 
 /* Reads whatever is available into client->rx, waiting until @deadline. */
-static gboolean qga_fill(QgaClient *client, gint64 deadline, GError **error)
+static gboolean qga_fill(RigQgaClient *client, gint64 deadline, GError **error)
 {
     guint8 buf[65536];
 
@@ -110,7 +110,7 @@ static gboolean qga_fill(QgaClient *client, gint64 deadline, GError **error)
 
         if (n > 0) {
             if (client->rx->len + (gsize)n > QGA_MAX_LINE) {
-                g_set_error(error, QGA_ERROR, QGA_ERROR_PROTOCOL,
+                g_set_error(error, RIG_QGA_ERROR, RIG_QGA_ERROR_PROTOCOL,
                             "guest agent reply on %s exceeds %d bytes",
                             client->path, QGA_MAX_LINE);
                 return FALSE;
@@ -119,7 +119,7 @@ static gboolean qga_fill(QgaClient *client, gint64 deadline, GError **error)
             return TRUE;
         }
         if (n == 0) {
-            g_set_error(error, QGA_ERROR, QGA_ERROR_IO,
+            g_set_error(error, RIG_QGA_ERROR, RIG_QGA_ERROR_IO,
                         "the guest agent socket %s was closed (VM stopped, "
                         "or another client took the channel)",
                         client->path);
@@ -129,7 +129,7 @@ static gboolean qga_fill(QgaClient *client, gint64 deadline, GError **error)
             continue;
         }
         if (errno != EAGAIN) {
-            g_set_error(error, QGA_ERROR, QGA_ERROR_IO,
+            g_set_error(error, RIG_QGA_ERROR, RIG_QGA_ERROR_IO,
                         "reading from the guest agent on %s: %s", client->path,
                         g_strerror(errno));
             return FALSE;
@@ -144,7 +144,8 @@ static gboolean qga_fill(QgaClient *client, gint64 deadline, GError **error)
  * Takes the next non-empty line out of client->rx (sentinel bytes are
  * dropped); reads more until one is complete.
  */
-static char *qga_read_line(QgaClient *client, gint64 deadline, GError **error)
+static char *qga_read_line(RigQgaClient *client, gint64 deadline,
+                           GError **error)
 {
     for (;;) {
         guint8 *data = client->rx->data;
@@ -173,7 +174,7 @@ static char *qga_read_line(QgaClient *client, gint64 deadline, GError **error)
     }
 }
 
-static JsonNode *qga_parse_reply(QgaClient *client, const char *line,
+static JsonNode *qga_parse_reply(RigQgaClient *client, const char *line,
                                  GError **error)
 {
     g_autoptr(JsonParser) parser = json_parser_new();
@@ -181,14 +182,14 @@ static JsonNode *qga_parse_reply(QgaClient *client, const char *line,
     JsonNode *root;
 
     if (!json_parser_load_from_data(parser, line, -1, &local)) {
-        g_set_error(error, QGA_ERROR, QGA_ERROR_PROTOCOL,
+        g_set_error(error, RIG_QGA_ERROR, RIG_QGA_ERROR_PROTOCOL,
                     "malformed reply from the guest agent on %s: %s",
                     client->path, local->message);
         return NULL;
     }
     root = json_parser_get_root(parser);
     if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root)) {
-        g_set_error(error, QGA_ERROR, QGA_ERROR_PROTOCOL,
+        g_set_error(error, RIG_QGA_ERROR, RIG_QGA_ERROR_PROTOCOL,
                     "reply from the guest agent on %s is not an object",
                     client->path);
         return NULL;
@@ -197,7 +198,7 @@ static JsonNode *qga_parse_reply(QgaClient *client, const char *line,
 }
 
 /* Resynchronises: discards stale replies up to the agent's sentinel. */
-static gboolean qga_sync(QgaClient *client, guint timeout_ms, GError **error)
+static gboolean qga_sync(RigQgaClient *client, guint timeout_ms, GError **error)
 {
     gint64 deadline = qga_deadline(timeout_ms);
     gint64 id = g_random_int_range(1, G_MAXINT32);
@@ -250,10 +251,10 @@ static gboolean qga_sync(QgaClient *client, guint timeout_ms, GError **error)
     }
 }
 
-QgaClient *qga_client_connect(const char *socket_path, guint timeout_ms,
-                              GError **error)
+RigQgaClient *rig_qga_client_connect(const char *socket_path, guint timeout_ms,
+                                     GError **error)
 {
-    g_autoptr(QgaClient) client = g_new0(QgaClient, 1);
+    g_autoptr(RigQgaClient) client = g_new0(RigQgaClient, 1);
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
 
     client->fd = -1;
@@ -261,19 +262,19 @@ QgaClient *qga_client_connect(const char *socket_path, guint timeout_ms,
     client->timeout_ms = timeout_ms;
     client->rx = g_byte_array_new();
     if (strlen(socket_path) >= sizeof(addr.sun_path)) {
-        g_set_error(error, QGA_ERROR, QGA_ERROR_CONNECT,
+        g_set_error(error, RIG_QGA_ERROR, RIG_QGA_ERROR_CONNECT,
                     "guest agent socket path too long: %s", socket_path);
         return NULL;
     }
     strcpy(addr.sun_path, socket_path);
     client->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (client->fd < 0) {
-        g_set_error(error, QGA_ERROR, QGA_ERROR_CONNECT, "socket: %s",
+        g_set_error(error, RIG_QGA_ERROR, RIG_QGA_ERROR_CONNECT, "socket: %s",
                     g_strerror(errno));
         return NULL;
     }
     if (connect(client->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-        g_set_error(error, QGA_ERROR, QGA_ERROR_CONNECT,
+        g_set_error(error, RIG_QGA_ERROR, RIG_QGA_ERROR_CONNECT,
                     "cannot connect to the guest agent socket %s: %s",
                     socket_path, g_strerror(errno));
         return NULL;
@@ -284,7 +285,7 @@ QgaClient *qga_client_connect(const char *socket_path, guint timeout_ms,
     return g_steal_pointer(&client);
 }
 
-void qga_client_free(QgaClient *client)
+void rig_qga_client_free(RigQgaClient *client)
 {
     if (client == NULL) {
         return;
@@ -297,9 +298,9 @@ void qga_client_free(QgaClient *client)
     g_free(client);
 }
 
-JsonNode *qga_client_execute(QgaClient *client, const char *command,
-                             JsonNode *arguments, guint timeout_ms,
-                             GError **error)
+JsonNode *rig_qga_client_execute(RigQgaClient *client, const char *command,
+                                 JsonNode *arguments, guint timeout_ms,
+                                 GError **error)
 {
     gint64 deadline = qga_deadline(timeout_ms);
     g_autoptr(JsonBuilder) builder = json_builder_new();
@@ -340,13 +341,13 @@ JsonNode *qga_client_execute(QgaClient *client, const char *command,
             desc = json_object_get_string_member_with_default(
                 json_node_get_object(err), "desc", NULL);
         }
-        g_set_error(error, QGA_ERROR, QGA_ERROR_COMMAND,
+        g_set_error(error, RIG_QGA_ERROR, RIG_QGA_ERROR_COMMAND,
                     "guest agent command %s failed: %s", command,
                     desc != NULL ? desc : "(no description)");
         return NULL;
     }
     if (!json_object_has_member(obj, "return")) {
-        g_set_error(error, QGA_ERROR, QGA_ERROR_PROTOCOL,
+        g_set_error(error, RIG_QGA_ERROR, RIG_QGA_ERROR_PROTOCOL,
                     "reply to %s from the guest agent on %s has neither "
                     "\"return\" nor \"error\"",
                     command, client->path);
@@ -390,7 +391,7 @@ static GBytes *qga_decode_member(JsonObject *obj, const char *member,
         return g_bytes_new(NULL, 0);
     }
     if (!qga_is_base64(text)) {
-        g_set_error(error, QGA_ERROR, QGA_ERROR_PROTOCOL,
+        g_set_error(error, RIG_QGA_ERROR, RIG_QGA_ERROR_PROTOCOL,
                     "guest-exec-status %s is not valid base64", member);
         return NULL;
     }
@@ -426,10 +427,10 @@ static JsonNode *qga_exec_arguments(const char *path, const char *const *argv,
     return json_builder_get_root(builder);
 }
 
-gboolean qga_client_exec(QgaClient *client, const char *path,
-                         const char *const *argv, GBytes *input,
-                         guint timeout_ms, QgaExecResult **ret_result,
-                         GError **error)
+gboolean rig_qga_client_exec(RigQgaClient *client, const char *path,
+                             const char *const *argv, GBytes *input,
+                             guint timeout_ms, RigQgaExecResult **ret_result,
+                             GError **error)
 {
     gint64 deadline = qga_deadline(timeout_ms);
     g_autoptr(JsonNode) args = qga_exec_arguments(path, argv, input);
@@ -437,14 +438,14 @@ gboolean qga_client_exec(QgaClient *client, const char *path,
     gint64 pid;
     guint interval = QGA_POLL_MIN_MS;
 
-    started = qga_client_execute(client, "guest-exec", args, client->timeout_ms,
-                                 error);
+    started = rig_qga_client_execute(client, "guest-exec", args,
+                                     client->timeout_ms, error);
     if (started == NULL) {
         return FALSE;
     }
     if (!JSON_NODE_HOLDS_OBJECT(started) ||
         !json_object_has_member(json_node_get_object(started), "pid")) {
-        g_set_error(error, QGA_ERROR, QGA_ERROR_PROTOCOL,
+        g_set_error(error, RIG_QGA_ERROR, RIG_QGA_ERROR_PROTOCOL,
                     "guest-exec reply has no pid");
         return FALSE;
     }
@@ -454,7 +455,7 @@ gboolean qga_client_exec(QgaClient *client, const char *path,
         g_autoptr(JsonBuilder) builder = json_builder_new();
         g_autoptr(JsonNode) status_args = NULL;
         g_autoptr(JsonNode) status = NULL;
-        g_autoptr(QgaExecResult) result = NULL;
+        g_autoptr(RigQgaExecResult) result = NULL;
         JsonObject *obj;
 
         json_builder_begin_object(builder);
@@ -462,19 +463,19 @@ gboolean qga_client_exec(QgaClient *client, const char *path,
         json_builder_add_int_value(builder, pid);
         json_builder_end_object(builder);
         status_args = json_builder_get_root(builder);
-        status = qga_client_execute(client, "guest-exec-status", status_args,
-                                    client->timeout_ms, error);
+        status = rig_qga_client_execute(client, "guest-exec-status",
+                                        status_args, client->timeout_ms, error);
         if (status == NULL) {
             return FALSE;
         }
         if (!JSON_NODE_HOLDS_OBJECT(status)) {
-            g_set_error(error, QGA_ERROR, QGA_ERROR_PROTOCOL,
+            g_set_error(error, RIG_QGA_ERROR, RIG_QGA_ERROR_PROTOCOL,
                         "guest-exec-status reply is not an object");
             return FALSE;
         }
         obj = json_node_get_object(status);
         if (json_object_get_boolean_member_with_default(obj, "exited", FALSE)) {
-            result = g_new0(QgaExecResult, 1);
+            result = g_new0(RigQgaExecResult, 1);
             result->out = qga_decode_member(obj, "out-data", error);
             if (result->out == NULL) {
                 return FALSE;
@@ -500,7 +501,7 @@ gboolean qga_client_exec(QgaClient *client, const char *path,
             return TRUE;
         }
         if (qga_remaining_ms(deadline) == 0) {
-            g_set_error(error, QGA_ERROR, QGA_ERROR_EXEC_TIMEOUT,
+            g_set_error(error, RIG_QGA_ERROR, RIG_QGA_ERROR_EXEC_TIMEOUT,
                         "%s (guest pid %" G_GINT64_FORMAT
                         ") still running after %u ms",
                         path, pid, timeout_ms);
@@ -512,7 +513,7 @@ gboolean qga_client_exec(QgaClient *client, const char *path,
     }
 }
 
-void qga_exec_result_free(QgaExecResult *result)
+void rig_qga_exec_result_free(RigQgaExecResult *result)
 {
     if (result == NULL) {
         return;

@@ -103,8 +103,8 @@ gboolean session_rsc_cleanup(const char *state_root, guint id, const char *vm,
                              GError **error)
 {
     g_autoptr(SessionState) state = session_state_load(state_root, id, error);
-    g_autoptr(QgaClient) qga = NULL;
-    g_autoptr(QgaExecResult) result = NULL;
+    g_autoptr(RigQgaClient) qga = NULL;
+    g_autoptr(RigQgaExecResult) result = NULL;
     g_autofree char *script = session_cleanup_script();
     g_autofree char *encoded = NULL;
     g_autofree char *out = NULL;
@@ -127,10 +127,11 @@ gboolean session_rsc_cleanup(const char *state_root, guint id, const char *vm,
             "Bypass",     "-EncodedCommand", encoded,
             NULL};
 
-        qga = qga_client_connect(client->qga, SESSION_AGENT_TIMEOUT_MS, error);
+        qga = rig_qga_client_connect(client->qga, SESSION_AGENT_TIMEOUT_MS,
+                                     error);
         if (qga == NULL ||
-            !qga_client_exec(qga, "powershell.exe", args, NULL,
-                             SESSION_EXEC_TIMEOUT_MS, &result, error)) {
+            !rig_qga_client_exec(qga, "powershell.exe", args, NULL,
+                                 SESSION_EXEC_TIMEOUT_MS, &result, error)) {
             g_prefix_error(error, "%s: guest agent: ", vm);
             return FALSE;
         }

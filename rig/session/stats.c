@@ -68,21 +68,21 @@ static const char *vm_test_mac(SessionVmState *vm)
 
 /* Runs @script with powershell.exe through the guest agent. */
 static gboolean stats_run_powershell(SessionVmState *vm, const char *script,
-                                     QgaExecResult **ret_result,
+                                     RigQgaExecResult **ret_result,
                                      char **ret_problem)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(QgaClient) qga = NULL;
+    g_autoptr(RigQgaClient) qga = NULL;
     g_autofree char *encoded = session_winstats_encode_command(script);
     const char *const args[] = {
         "-NoProfile", "-NonInteractive", "-ExecutionPolicy",
         "Bypass",     "-EncodedCommand", encoded,
         NULL};
 
-    qga = qga_client_connect(vm->qga, SESSION_AGENT_TIMEOUT_MS, &error);
+    qga = rig_qga_client_connect(vm->qga, SESSION_AGENT_TIMEOUT_MS, &error);
     if (qga == NULL ||
-        !qga_client_exec(qga, "powershell.exe", args, NULL,
-                         SESSION_EXEC_TIMEOUT_MS, ret_result, &error)) {
+        !rig_qga_client_exec(qga, "powershell.exe", args, NULL,
+                             SESSION_EXEC_TIMEOUT_MS, ret_result, &error)) {
         *ret_problem = stats_agent_problem(error);
         return FALSE;
     }
@@ -92,17 +92,17 @@ static gboolean stats_run_powershell(SessionVmState *vm, const char *script,
 /* Turns agent failures into one sentence that says what is missing. */
 static char *stats_agent_problem(const GError *error)
 {
-    if (g_error_matches(error, QGA_ERROR, QGA_ERROR_NO_AGENT)) {
+    if (g_error_matches(error, RIG_QGA_ERROR, RIG_QGA_ERROR_NO_AGENT)) {
         return g_strdup("no guest agent answers: install and start the QEMU "
                         "guest agent in the guest (virtio-win guest tools, "
                         "service \"QEMU Guest Agent\")");
     }
-    if (g_error_matches(error, QGA_ERROR, QGA_ERROR_COMMAND)) {
+    if (g_error_matches(error, RIG_QGA_ERROR, RIG_QGA_ERROR_COMMAND)) {
         return g_strdup_printf("the guest agent cannot run powershell.exe "
                                "(not a Windows guest?): %s",
                                error->message);
     }
-    if (g_error_matches(error, QGA_ERROR, QGA_ERROR_EXEC_TIMEOUT)) {
+    if (g_error_matches(error, RIG_QGA_ERROR, RIG_QGA_ERROR_EXEC_TIMEOUT)) {
         return g_strdup_printf("PowerShell did not finish: %s", error->message);
     }
     return g_strdup_printf("guest agent: %s", error->message);
@@ -111,7 +111,7 @@ static char *stats_agent_problem(const GError *error)
 static void stats_guest_view(StatsEntry *e, SessionVmState *vm)
 {
     g_autoptr(GError) error = NULL;
-    g_autoptr(QgaExecResult) result = NULL;
+    g_autoptr(RigQgaExecResult) result = NULL;
     g_autofree char *script = session_winstats_script(e->mac);
     g_autofree char *out = NULL;
     gsize len = 0;
@@ -138,7 +138,7 @@ static void stats_guest_view(StatsEntry *e, SessionVmState *vm)
 /* NetKvm_DiagReset type=1 before the counters are read. */
 static void stats_reset(StatsEntry *e, SessionVmState *vm)
 {
-    g_autoptr(QgaExecResult) result = NULL;
+    g_autoptr(RigQgaExecResult) result = NULL;
     g_autofree char *script = session_winstats_reset_script(e->mac);
     g_autofree char *problem = NULL;
     g_autofree char *out = NULL;

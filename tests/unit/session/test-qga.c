@@ -108,13 +108,13 @@ static void test_sync_and_command(void **state)
 {
     Fixture *f = *state;
     g_autoptr(GError) error = NULL;
-    g_autoptr(QgaClient) c = NULL;
+    g_autoptr(RigQgaClient) c = NULL;
     g_autoptr(JsonNode) info = NULL;
 
     REQUIRE_AGENT(f);
-    c = qga_client_connect(f->socket, 5000, &error);
+    c = rig_qga_client_connect(f->socket, 5000, &error);
     assert_non_null(c);
-    info = qga_client_execute(c, "guest-info", NULL, 5000, &error);
+    info = rig_qga_client_execute(c, "guest-info", NULL, 5000, &error);
     assert_non_null(info);
     assert_true(json_object_has_member(json_node_get_object(info), "version"));
 }
@@ -123,17 +123,18 @@ static void test_exec_output_decoding(void **state)
 {
     Fixture *f = *state;
     g_autoptr(GError) error = NULL;
-    g_autoptr(QgaClient) c = NULL;
-    g_autoptr(QgaExecResult) r = NULL;
+    g_autoptr(RigQgaClient) c = NULL;
+    g_autoptr(RigQgaExecResult) r = NULL;
     const char *const args[] = {
         "-c", "printf 'a\\000b\\377'; printf 'oops' >&2; exit 3", NULL};
     gsize len = 0;
     const guint8 *out;
 
     REQUIRE_AGENT(f);
-    c = qga_client_connect(f->socket, 5000, &error);
+    c = rig_qga_client_connect(f->socket, 5000, &error);
     assert_non_null(c);
-    assert_true(qga_client_exec(c, "/bin/sh", args, NULL, 10000, &r, &error));
+    assert_true(
+        rig_qga_client_exec(c, "/bin/sh", args, NULL, 10000, &r, &error));
     assert_false(r->signaled);
     assert_int_equal(r->exit_code, 3);
     out = g_bytes_get_data(r->out, &len);
@@ -148,21 +149,22 @@ static void test_exec_stdin_and_large_output(void **state)
 {
     Fixture *f = *state;
     g_autoptr(GError) error = NULL;
-    g_autoptr(QgaClient) c = NULL;
-    g_autoptr(QgaExecResult) r = NULL;
-    g_autoptr(QgaExecResult) big = NULL;
+    g_autoptr(RigQgaClient) c = NULL;
+    g_autoptr(RigQgaExecResult) r = NULL;
+    g_autoptr(RigQgaExecResult) big = NULL;
     g_autoptr(GBytes) input = g_bytes_new_static("line one\nline two\n", 18);
     const char *const big_args[] = {"-c", "head -c 300000 /dev/zero", NULL};
     gsize len = 0;
 
     REQUIRE_AGENT(f);
-    c = qga_client_connect(f->socket, 5000, &error);
+    c = rig_qga_client_connect(f->socket, 5000, &error);
     assert_non_null(c);
-    assert_true(qga_client_exec(c, "/bin/cat", NULL, input, 10000, &r, &error));
+    assert_true(
+        rig_qga_client_exec(c, "/bin/cat", NULL, input, 10000, &r, &error));
     assert_int_equal(r->exit_code, 0);
     assert_true(g_bytes_equal(r->out, input));
     assert_true(
-        qga_client_exec(c, "/bin/sh", big_args, NULL, 10000, &big, &error));
+        rig_qga_client_exec(c, "/bin/sh", big_args, NULL, 10000, &big, &error));
     g_bytes_get_data(big->out, &len);
     assert_int_equal(len, 300000);
 }
@@ -171,13 +173,14 @@ static void test_exec_signal(void **state)
 {
     Fixture *f = *state;
     g_autoptr(GError) error = NULL;
-    g_autoptr(QgaClient) c = NULL;
-    g_autoptr(QgaExecResult) r = NULL;
+    g_autoptr(RigQgaClient) c = NULL;
+    g_autoptr(RigQgaExecResult) r = NULL;
     const char *const args[] = {"-c", "kill -9 $$", NULL};
 
     REQUIRE_AGENT(f);
-    c = qga_client_connect(f->socket, 5000, &error);
-    assert_true(qga_client_exec(c, "/bin/sh", args, NULL, 10000, &r, &error));
+    c = rig_qga_client_connect(f->socket, 5000, &error);
+    assert_true(
+        rig_qga_client_exec(c, "/bin/sh", args, NULL, 10000, &r, &error));
     assert_true(r->signaled);
     assert_int_equal(r->exit_code, 9);
 }
@@ -186,16 +189,18 @@ static void test_exec_timeout(void **state)
 {
     Fixture *f = *state;
     g_autoptr(GError) error = NULL;
-    g_autoptr(QgaClient) c = NULL;
-    g_autoptr(QgaExecResult) r = NULL;
+    g_autoptr(RigQgaClient) c = NULL;
+    g_autoptr(RigQgaExecResult) r = NULL;
     const char *const args[] = {"5", NULL};
     gint64 start;
 
     REQUIRE_AGENT(f);
-    c = qga_client_connect(f->socket, 5000, &error);
+    c = rig_qga_client_connect(f->socket, 5000, &error);
     start = g_get_monotonic_time();
-    assert_false(qga_client_exec(c, "/bin/sleep", args, NULL, 300, &r, &error));
-    assert_true(g_error_matches(error, QGA_ERROR, QGA_ERROR_EXEC_TIMEOUT));
+    assert_false(
+        rig_qga_client_exec(c, "/bin/sleep", args, NULL, 300, &r, &error));
+    assert_true(
+        g_error_matches(error, RIG_QGA_ERROR, RIG_QGA_ERROR_EXEC_TIMEOUT));
     assert_null(r);
     assert_true(g_get_monotonic_time() - start < 3 * G_USEC_PER_SEC);
 }
@@ -205,22 +210,22 @@ static void test_agent_errors(void **state)
     Fixture *f = *state;
     g_autoptr(GError) e1 = NULL;
     g_autoptr(GError) e2 = NULL;
-    g_autoptr(QgaClient) c = NULL;
-    g_autoptr(QgaExecResult) r = NULL;
+    g_autoptr(RigQgaClient) c = NULL;
+    g_autoptr(RigQgaExecResult) r = NULL;
     g_autoptr(JsonNode) ret = NULL;
 
     REQUIRE_AGENT(f);
-    c = qga_client_connect(f->socket, 5000, NULL);
-    ret = qga_client_execute(c, "guest-no-such-command", NULL, 5000, &e1);
+    c = rig_qga_client_connect(f->socket, 5000, NULL);
+    ret = rig_qga_client_execute(c, "guest-no-such-command", NULL, 5000, &e1);
     assert_null(ret);
-    assert_true(g_error_matches(e1, QGA_ERROR, QGA_ERROR_COMMAND));
+    assert_true(g_error_matches(e1, RIG_QGA_ERROR, RIG_QGA_ERROR_COMMAND));
     assert_non_null(strstr(e1->message, "guest-no-such-command"));
-    assert_false(qga_client_exec(c, "/nonexistent/powershell.exe", NULL, NULL,
-                                 5000, &r, &e2));
-    assert_true(g_error_matches(e2, QGA_ERROR, QGA_ERROR_COMMAND));
+    assert_false(rig_qga_client_exec(c, "/nonexistent/powershell.exe", NULL,
+                                     NULL, 5000, &r, &e2));
+    assert_true(g_error_matches(e2, RIG_QGA_ERROR, RIG_QGA_ERROR_COMMAND));
     /* The connection stays usable after errors. */
     g_clear_pointer(&ret, json_node_unref);
-    ret = qga_client_execute(c, "guest-ping", NULL, 5000, NULL);
+    ret = rig_qga_client_execute(c, "guest-ping", NULL, 5000, NULL);
     assert_non_null(ret);
 }
 
@@ -239,14 +244,14 @@ static void test_no_agent_deadline(void **state)
     assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
     assert_int_equal(listen(fd, 4), 0);
     start = g_get_monotonic_time();
-    assert_null(qga_client_connect(path, 400, &error));
-    assert_true(g_error_matches(error, QGA_ERROR, QGA_ERROR_NO_AGENT));
+    assert_null(rig_qga_client_connect(path, 400, &error));
+    assert_true(g_error_matches(error, RIG_QGA_ERROR, RIG_QGA_ERROR_NO_AGENT));
     assert_non_null(strstr(error->message, "agent"));
     assert_true(g_get_monotonic_time() - start < 2 * G_USEC_PER_SEC);
     close(fd);
     g_unlink(path);
-    assert_null(qga_client_connect(path, 400, &missing));
-    assert_true(g_error_matches(missing, QGA_ERROR, QGA_ERROR_CONNECT));
+    assert_null(rig_qga_client_connect(path, 400, &missing));
+    assert_true(g_error_matches(missing, RIG_QGA_ERROR, RIG_QGA_ERROR_CONNECT));
     g_rmdir(dir);
 }
 

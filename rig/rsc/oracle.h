@@ -63,23 +63,13 @@
 #include <glib.h>
 
 #include "net/wire.h"
+#include "rsc/family.h"
 #include "rsc/stats.h"
 
 /* QEMU's default rsc_interval (VIRTIO_NET_RSC_DEFAULT_INTERVAL). */
 #define RSC_DEFAULT_INTERVAL_NS 300000u
 /* rsc_oracle_set_rx_buffers(): no limit. */
 #define RSC_RX_BUFFERS_UNLIMITED G_MAXUINT64
-
-typedef enum RscMode {
-    RSC_MODE_QEMU = 0,
-    RSC_MODE_SPEC,
-} RscMode;
-
-typedef enum RscFamily {
-    RSC_FAMILY_IPV4 = 0,
-    RSC_FAMILY_IPV6,
-    RSC_FAMILY_COUNT,
-} RscFamily;
 
 /* Why a frame reached the guest when it did. */
 typedef enum RscCause {

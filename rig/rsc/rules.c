@@ -9,6 +9,7 @@
 
 #include "net/checksum.h"
 #include "net/wire.h"
+#include "rsc/oracle.h" /* RscFix */
 
 #define RSC_IP_OFF RIG_ETH_HLEN
 

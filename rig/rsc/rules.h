@@ -8,7 +8,8 @@
 
 #include <glib.h>
 
-#include "rsc/oracle.h"
+#include "net/wire.h"
+#include "rsc/family.h"
 #include "rsc/stats.h"
 
 /* Length of the only TCP options spec mode coalesces: NOP NOP TS. */

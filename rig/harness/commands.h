@@ -3,8 +3,7 @@
  * main(): argv[0] is the subcommand name; it returns a RIG_EXIT_* code.
  * A new subcommand is one declaration here and one row in rig.c.
  */
-#ifndef RIG_HARNESS_COMMANDS_H
-#define RIG_HARNESS_COMMANDS_H
+#pragma once
 
 /* Exit codes shared by every subcommand. */
 #define RIG_EXIT_OK           0 /* the checks passed */
@@ -41,5 +40,3 @@ int rig_cmd_smoke(int argc, char **argv);
  * Returns: RIG_EXIT_OK or RIG_EXIT_CANNOT_RUN.
  */
 int rig_cmd_caps(int argc, char **argv);
-
-#endif /* RIG_HARNESS_COMMANDS_H */

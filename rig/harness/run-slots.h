@@ -8,8 +8,7 @@
  * quiet.  What was sent, and when the guest's RX capacity changed, is
  * reported to an observer (the sent view and the oracles).
  */
-#ifndef RIG_HARNESS_RUN_SLOTS_H
-#define RIG_HARNESS_RUN_SLOTS_H
+#pragma once
 
 #include <glib.h>
 
@@ -76,5 +75,3 @@ gboolean run_slots_harvest_quiet(const RunWorldOps *ops, gpointer world,
                                  guint quiet_ms, GError **error);
 
 G_END_DECLS
-
-#endif /* RIG_HARNESS_RUN_SLOTS_H */

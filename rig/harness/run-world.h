@@ -5,8 +5,7 @@
  * (tests/unit/harness/test-run-slots.c) on a fake, so that the slot loop,
  * the ring starvation and its fill run without root or QEMU.
  */
-#ifndef RIG_HARNESS_RUN_WORLD_H
-#define RIG_HARNESS_RUN_WORLD_H
+#pragma once
 
 #include <glib.h>
 
@@ -46,5 +45,3 @@ typedef struct {
 } RunWorldOps;
 
 G_END_DECLS
-
-#endif /* RIG_HARNESS_RUN_WORLD_H */

@@ -21,8 +21,7 @@
  * Results are cached in-process, keyed by the binary's canonical path and
  * its inode, size and modification time.
  */
-#ifndef RIG_QEMU_CAPS_H
-#define RIG_QEMU_CAPS_H
+#pragma once
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
@@ -149,5 +148,3 @@ char **rig_qemu_caps_parse_trace_events(JsonNode *events);
 char *rig_qemu_caps_parse_version(JsonNode *version, char **ret_package);
 
 G_END_DECLS
-
-#endif /* RIG_QEMU_CAPS_H */

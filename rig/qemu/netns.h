@@ -10,8 +10,7 @@
  * refused tap with its errno, and a tap is not persistent: it disappears
  * with the last fd, so a crashed QEMU leaves no tap behind.
  */
-#ifndef RIG_QEMU_NETNS_H
-#define RIG_QEMU_NETNS_H
+#pragma once
 
 #include <glib.h>
 
@@ -198,5 +197,3 @@ gboolean rig_netns_add_tap_queues(RigNetns *netns, const char *name,
                                   GError **error);
 
 G_END_DECLS
-
-#endif /* RIG_QEMU_NETNS_H */

@@ -9,8 +9,7 @@
  * and every wait has a deadline: a VM without a running agent shows up as
  * RIG_QGA_ERROR_NO_AGENT, never as a hang.
  */
-#ifndef RIG_QEMU_QGA_H
-#define RIG_QEMU_QGA_H
+#pragma once
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
@@ -112,5 +111,3 @@ void rig_qga_exec_result_free(RigQgaExecResult *result);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(RigQgaClient, rig_qga_client_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(RigQgaExecResult, rig_qga_exec_result_free)
-
-#endif /* RIG_QEMU_QGA_H */

@@ -3,8 +3,7 @@
  * message, and mapping QMP error replies onto GError.  Pure functions, no
  * I/O, so that every malformed input can be unit-tested without a socket.
  */
-#ifndef RIG_QEMU_QMP_MESSAGE_H
-#define RIG_QEMU_QMP_MESSAGE_H
+#pragma once
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
@@ -115,5 +114,3 @@ RigQmpError rig_qmp_error_code_from_class(const char *error_class);
 const char *rig_qmp_error_class_from_code(RigQmpError code);
 
 G_END_DECLS
-
-#endif /* RIG_QEMU_QMP_MESSAGE_H */

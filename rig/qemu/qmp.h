@@ -7,8 +7,7 @@
  * RIG_QMP_EVENT_BACKLOG) for rig_qmp_wait_event(), so an event that races
  * ahead of a command's reply (SHUTDOWN before quit's return) is still found.
  */
-#ifndef RIG_QEMU_QMP_H
-#define RIG_QEMU_QMP_H
+#pragma once
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
@@ -206,5 +205,3 @@ char *rig_qmp_find_device_property(RigQmp *qmp, const char *device_id,
                                    const char *property, GError **error);
 
 G_END_DECLS
-
-#endif /* RIG_QEMU_QMP_H */

@@ -3,8 +3,7 @@
  * patched QEMU in the read-only QOM property "rsc-stats" of the virtio-net
  * device: {"ipv4": {"received": N, ...}, "ipv6": {...}}.
  */
-#ifndef RIG_QEMU_RSC_STATS_H
-#define RIG_QEMU_RSC_STATS_H
+#pragma once
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
@@ -90,5 +89,3 @@ gboolean rig_qmp_set_rsc_interval(RigQmp *qmp, const char *device_id,
                                   guint64 interval_ns, GError **error);
 
 G_END_DECLS
-
-#endif /* RIG_QEMU_RSC_STATS_H */

@@ -9,8 +9,7 @@
  * does: no polling for a socket file.  QEMU's stdout and stderr go to
  * qemu.log in that directory; errors quote its tail.
  */
-#ifndef RIG_QEMU_VM_H
-#define RIG_QEMU_VM_H
+#pragma once
 
 #include <gio/gio.h>
 #include <glib.h>
@@ -391,5 +390,3 @@ char *rig_vm_describe_exit(RigVm *vm);
 char *rig_vm_get_log_tail(RigVm *vm, guint max_lines);
 
 G_END_DECLS
-
-#endif /* RIG_QEMU_VM_H */

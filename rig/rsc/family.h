@@ -2,8 +2,7 @@
  * The two enums the coalescing rules (rules.h) and the oracle (oracle.h)
  * share: which QEMU is modelled, and the address family of a chain.
  */
-#ifndef RIG_RSC_FAMILY_H
-#define RIG_RSC_FAMILY_H
+#pragma once
 
 #include <glib.h>
 
@@ -24,5 +23,3 @@ typedef enum RscFamily {
 } RscFamily;
 
 G_END_DECLS
-
-#endif /* RIG_RSC_FAMILY_H */

@@ -2,8 +2,7 @@
  * `rig session rsc-cleanup`: the PowerShell that removes the HLK RSC
  * test's helper drivers, and how its output reads.
  */
-#ifndef RIG_SESSION_CLEANUP_H
-#define RIG_SESSION_CLEANUP_H
+#pragma once
 
 #include <glib.h>
 
@@ -36,5 +35,3 @@ gboolean session_cleanup_parse(const char *output, char **ret_removed,
                                GError **error);
 
 G_END_DECLS
-
-#endif /* RIG_SESSION_CLEANUP_H */

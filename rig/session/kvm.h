@@ -5,8 +5,7 @@
  * slower than TCG, and Windows or even a Linux test guest then never boots.
  * So the probe runs a few instructions for real and times them.
  */
-#ifndef RIG_SESSION_KVM_H
-#define RIG_SESSION_KVM_H
+#pragma once
 
 #include <glib.h>
 
@@ -37,5 +36,3 @@ typedef enum {
 SessionKvmVerdict session_kvm_probe(double *ret_ms, char **ret_reason);
 
 G_END_DECLS
-
-#endif /* RIG_SESSION_KVM_H */

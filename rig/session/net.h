@@ -6,8 +6,7 @@
  * rig_netns_add_tap() (non-persistent, handed to QEMU as -netdev tap,fd=N,
  * so a killed QEMU leaves no tap behind) and are enslaved to a bridge.
  */
-#ifndef RIG_SESSION_NET_H
-#define RIG_SESSION_NET_H
+#pragma once
 
 #include <glib.h>
 
@@ -91,5 +90,3 @@ gboolean session_net_add_host_bridge(const char *bridge, GError **error);
 gboolean session_net_delete_link(const char *name, GError **error);
 
 G_END_DECLS
-
-#endif /* RIG_SESSION_NET_H */

@@ -12,8 +12,7 @@
  * link notifications and switches TX checksumming off again whenever a
  * driver turns it on; without checksumming the kernel drops TSO too.
  */
-#ifndef RIG_SESSION_OFFLOADS_H
-#define RIG_SESSION_OFFLOADS_H
+#pragma once
 
 #include <glib.h>
 
@@ -48,5 +47,3 @@ gboolean session_tap_tx_offload_off(const char *tap, gboolean *ret_changed,
 int session_keep_offloads_main(const char *state_root, guint id);
 
 G_END_DECLS
-
-#endif /* RIG_SESSION_OFFLOADS_H */

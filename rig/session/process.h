@@ -5,8 +5,7 @@
  * process's command line (every QEMU of a session has its pidfile and
  * sockets there).
  */
-#ifndef RIG_SESSION_PROCESS_H
-#define RIG_SESSION_PROCESS_H
+#pragma once
 
 #include <glib.h>
 
@@ -56,5 +55,3 @@ gboolean session_stop_process(gint64 pid, const char *marker,
                               GError **error);
 
 G_END_DECLS
-
-#endif /* RIG_SESSION_PROCESS_H */

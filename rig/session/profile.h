@@ -5,8 +5,7 @@
  * profiles"); unknown groups and keys are errors, so that a typo cannot
  * silently fall back to a default.  Errors name the file, group and key.
  */
-#ifndef RIG_SESSION_PROFILE_H
-#define RIG_SESSION_PROFILE_H
+#pragma once
 
 #include <glib.h>
 
@@ -172,5 +171,3 @@ void session_mac_for(guint session_id, guint network, guint vm_index,
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SessionProfile, session_profile_free)
 
 G_END_DECLS
-
-#endif /* RIG_SESSION_PROFILE_H */

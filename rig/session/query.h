@@ -3,8 +3,7 @@
  * set-interval, rsc-cleanup) share: JSON output, the client a command
  * names, and the test NIC's RSC properties over QMP.
  */
-#ifndef RIG_SESSION_QUERY_H
-#define RIG_SESSION_QUERY_H
+#pragma once
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
@@ -55,5 +54,3 @@ JsonNode *session_query_rsc_feature(RigQmp *qmp, const char *features,
                                     GError **error);
 
 G_END_DECLS
-
-#endif /* RIG_SESSION_QUERY_H */

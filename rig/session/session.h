@@ -7,8 +7,7 @@
  * serial log, QEMU log and pidfile.  The session id (1..255, like VirtHCK's
  * UNIQUE_ID) keeps names, MACs and sockets of coexisting sessions apart.
  */
-#ifndef RIG_SESSION_SESSION_H
-#define RIG_SESSION_SESSION_H
+#pragma once
 
 #include <glib.h>
 
@@ -179,5 +178,3 @@ gboolean session_set_interval(const char *state_root, guint id, const char *vm,
 int session_cli_main(int argc, char **argv);
 
 G_END_DECLS
-
-#endif /* RIG_SESSION_SESSION_H */

@@ -7,8 +7,7 @@
  * unchecked.  A state directory that another user could have written
  * (not owned by root or by us, or group/world-writable) is refused.
  */
-#ifndef RIG_SESSION_STATE_H
-#define RIG_SESSION_STATE_H
+#pragma once
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
@@ -219,5 +218,3 @@ gboolean session_ifname_valid(const char *name);
 void session_print_vm_access(const SessionVmState *vm, const char *indent);
 
 G_END_DECLS
-
-#endif /* RIG_SESSION_STATE_H */

@@ -2,8 +2,7 @@
  * Removing what a session made: shared by `rig session down` and by
  * `rig session up` when it fails or is interrupted.
  */
-#ifndef RIG_SESSION_TEARDOWN_H
-#define RIG_SESSION_TEARDOWN_H
+#pragma once
 
 #include <glib.h>
 
@@ -33,5 +32,3 @@ gboolean session_teardown(SessionState *state, GError **error);
 void session_remove_dir(const char *dir);
 
 G_END_DECLS
-
-#endif /* RIG_SESSION_TEARDOWN_H */

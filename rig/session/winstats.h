@@ -13,8 +13,7 @@
  * nested object turned into a string), pick the members they need and
  * ignore the rest.
  */
-#ifndef RIG_SESSION_WINSTATS_H
-#define RIG_SESSION_WINSTATS_H
+#pragma once
 
 #include <glib.h>
 #include <json-glib/json-glib.h>
@@ -220,5 +219,3 @@ JsonNode *session_win_report_to_json(const SessionWinReport *report);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(SessionWinReport, session_win_report_free)
 
 G_END_DECLS
-
-#endif /* RIG_SESSION_WINSTATS_H */

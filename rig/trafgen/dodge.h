@@ -24,8 +24,7 @@
  *
  * Pure arithmetic on times the pacer measured, so that it is unit-tested.
  */
-#ifndef TRAFGEN_DODGE_H
-#define TRAFGEN_DODGE_H
+#pragma once
 
 #include <glib.h>
 #include <stdint.h>
@@ -164,5 +163,3 @@ int64_t trafgen_dodger_wake_time(const TrafgenDodger *dodger, int64_t wake_ns,
  * Returns: the change of offset to apply to the grid (0 = keep).
  */
 int64_t trafgen_dodger_end_probe(TrafgenDodger *dodger, int64_t origin_ns);
-
-#endif

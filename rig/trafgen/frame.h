@@ -1,8 +1,7 @@
 /*
  * frame.h - a pattern segment as an Ethernet frame (through rig/net)
  */
-#ifndef TRAFGEN_FRAME_H
-#define TRAFGEN_FRAME_H
+#pragma once
 
 #include <glib.h>
 #include <stdint.h>
@@ -61,5 +60,3 @@ gboolean trafgen_parse_mac(const char *text, uint8_t ret_mac[6]);
  * Returns: TRUE when @text is an address of that family.
  */
 gboolean trafgen_parse_ip(const char *text, gboolean ipv6, uint8_t ret_ip[16]);
-
-#endif

@@ -13,8 +13,7 @@
  * Our address must not be a local address of the sending namespace, or
  * its kernel answers the peer's SYN-ACK with a RST.
  */
-#ifndef TRAFGEN_LIVE_H
-#define TRAFGEN_LIVE_H
+#pragma once
 
 #include <gio/gio.h>
 #include <signal.h>
@@ -89,5 +88,3 @@ void trafgen_live_result_print(const TrafgenLiveResult *result, FILE *out);
  */
 gboolean trafgen_live_result_write_json(const TrafgenLiveResult *result,
                                         const char *path, GError **error);
-
-#endif

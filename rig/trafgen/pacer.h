@@ -7,8 +7,7 @@
  * so that every period sleeps TRAFGEN_MIN_SLEEP_PERCENT and SCHED_FIFO
  * never runs long enough to hit RT throttling.
  */
-#ifndef TRAFGEN_PACER_H
-#define TRAFGEN_PACER_H
+#pragma once
 
 #include <gio/gio.h>
 #include <stdint.h>
@@ -121,5 +120,3 @@ int64_t trafgen_pacer_spin_until(TrafgenDodger *dodger, int64_t deadline_ns);
  * writing the report).
  */
 void trafgen_pacer_restore(TrafgenPacer *pacer);
-
-#endif

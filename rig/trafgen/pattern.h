@@ -8,8 +8,7 @@
  * segment is the in-band delimiter that ends a sub-case.  The grammar and
  * every kind and knob are documented in TRAFGEN_PATTERN_HELP.
  */
-#ifndef TRAFGEN_PATTERN_H
-#define TRAFGEN_PATTERN_H
+#pragma once
 
 #include <gio/gio.h>
 #include <stdint.h>
@@ -269,5 +268,3 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrafgenPattern, trafgen_pattern_free)
     "    malformed  data*2,data:badcsum,[data:badipcsum,]data:iplen=short,\n"  \
     "               data:iplen=long,data:trunc=40,data*2,fin\n"                \
     "    all        every case above for the family, in that order\n"
-
-#endif

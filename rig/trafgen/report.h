@@ -5,8 +5,7 @@
  * returned); the statistics are computed afterwards, outside the paced
  * loop.  Gaps are measured per flow between consecutive sends.
  */
-#ifndef TRAFGEN_REPORT_H
-#define TRAFGEN_REPORT_H
+#pragma once
 
 #include <glib.h>
 #include <stdio.h>
@@ -125,5 +124,3 @@ gboolean trafgen_report_write_json(const TrafgenReport *report,
                                    const char *path, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrafgenReport, trafgen_report_free)
-
-#endif

@@ -6,8 +6,7 @@
  * the deadline and the send is only the send.  The report samples are
  * appended to memory reserved up front.
  */
-#ifndef TRAFGEN_RUN_H
-#define TRAFGEN_RUN_H
+#pragma once
 
 #include <glib.h>
 #include <signal.h>
@@ -58,5 +57,3 @@ void trafgen_run_config_init(TrafgenRunConfig *config);
 gboolean trafgen_run(const TrafgenRunConfig *config,
                      TrafgenTransport *transport, TrafgenReport **ret_report,
                      GError **error);
-
-#endif

@@ -7,8 +7,7 @@
  * the pacer comes to it more than late_threshold after its deadline; what
  * happens then is the late policy.
  */
-#ifndef TRAFGEN_SCHEDULE_H
-#define TRAFGEN_SCHEDULE_H
+#pragma once
 
 #include <glib.h>
 #include <stdint.h>
@@ -113,5 +112,3 @@ gboolean trafgen_late_policy_from_string(const char *text,
  * Returns: static name of @policy.
  */
 const char *trafgen_late_policy_to_string(TrafgenLatePolicy policy);
-
-#endif

@@ -6,8 +6,7 @@
  * frame.  The decoder turns a byte stream back into frames, however the
  * bytes were split by the socket.
  */
-#ifndef TRAFGEN_STREAMFRAME_H
-#define TRAFGEN_STREAMFRAME_H
+#pragma once
 
 #include <glib.h>
 #include <stddef.h>
@@ -64,5 +63,3 @@ int trafgen_stream_decoder_next(TrafgenStreamDecoder *decoder,
                                 GBytes **ret_frame);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrafgenStreamDecoder, trafgen_stream_decoder_free)
-
-#endif

@@ -10,8 +10,7 @@
  * batch with one sendmmsg() for the unpaced load mode.  Errors are negative
  * errno values so that the pacing loop never allocates.
  */
-#ifndef TRAFGEN_TRANSPORT_H
-#define TRAFGEN_TRANSPORT_H
+#pragma once
 
 #include <gio/gio.h>
 #include <stdint.h>
@@ -199,5 +198,3 @@ gboolean trafgen_send_frame(const char *ifname, const uint8_t *frame,
                             size_t len, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrafgenTransport, trafgen_transport_free)
-
-#endif

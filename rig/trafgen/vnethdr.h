@@ -11,8 +11,7 @@
  * (packet(7)): the kernel builds a CHECKSUM_PARTIAL (and GSO) skb and the
  * tap reports it to QEMU in its own vnet header.
  */
-#ifndef TRAFGEN_VNETHDR_H
-#define TRAFGEN_VNETHDR_H
+#pragma once
 
 #include <glib.h>
 #include <stdint.h>
@@ -62,5 +61,3 @@ const char *trafgen_vnet_mode_to_string(TrafgenVnetMode mode);
 int trafgen_vnet_prepare(TrafgenVnetMode mode, uint16_t gso_size,
                          uint8_t *frame, size_t len,
                          RigVirtioNetHdrV1 *ret_hdr);
-
-#endif

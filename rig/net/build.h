@@ -71,11 +71,11 @@ typedef struct RigNetIpv6Ext {
 /* Corruption knobs (RigNetFrameDesc.corrupt bit set). */
 #define RIG_NET_CORRUPT_IPV4_CSUM 0x01u /* header checksum off by one */
 #define RIG_NET_CORRUPT_L4_CSUM   0x02u /* TCP/UDP checksum off by one */
-#define RIG_NET_CORRUPT_IP_LEN                                                 \
-    0x04u                              /* IPv4 total / IPv6 payload length     \
-                                          := ip_len_value; the IPv4 header     \
-                                          checksum covers the lie, the         \
-                                          TCP/UDP one the real segment */
+/*
+ * IPv4 total / IPv6 payload length := ip_len_value; the IPv4 header
+ * checksum covers the lie, the TCP/UDP one the real segment.
+ */
+#define RIG_NET_CORRUPT_IP_LEN   0x04u
 #define RIG_NET_CORRUPT_TRUNCATE 0x08u /* cut the frame to truncate_len */
 #define RIG_NET_CORRUPT_UDP_LEN  0x10u /* UDP length := udp_len_value */
 

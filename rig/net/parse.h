@@ -20,8 +20,7 @@
 #include "net/wire.h"
 
 /* rig_net_parse() flags. */
-#define RIG_NET_PARSE_VNET_HDR 0x01u /* buffer starts with virtio_net_hdr_v1   \
-                                      */
+#define RIG_NET_PARSE_VNET_HDR    0x01u /* starts with a virtio_net_hdr_v1 */
 #define RIG_NET_PARSE_VERIFY_CSUM 0x02u /* check IPv4/TCP/UDP checksums */
 #define RIG_NET_PARSE_L3          0x04u /* no Ethernet: starts at IPv4/IPv6 */
 

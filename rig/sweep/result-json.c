@@ -428,7 +428,9 @@ static gboolean read_point(Reader *rd, SweepReport *r, JsonObject *o)
             p->period_us ||
         json_object_get_int_member_with_default(o, "flows", -1) != p->flows ||
         json_object_get_int_member_with_default(o, "payload", -1) !=
-            p->payload) {
+            p->payload ||
+        json_object_get_int_member_with_default(
+            o, "interval_us", SWEEP_INTERVAL_OFF) != p->interval_us) {
         return bad(rd, "point %u does not match the grid", index);
     }
     if (r->results->pdata[index]) {

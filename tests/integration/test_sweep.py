@@ -196,7 +196,6 @@ def test_wall_clock_sweep_of_3_points(rig, qemu_binary, tmp_path):
     doc = load(tmp_path)
     assert doc["complete"] is True
     assert [p["interval_us"] for p in doc["points"]] == [100, 300, 1000]
-    spf = []
     for p in doc["points"]:
         s = p["summary"]
         assert p["error"] is None
@@ -207,12 +206,14 @@ def test_wall_clock_sweep_of_3_points(rig, qemu_binary, tmp_path):
         assert s["latency_p50_us"]["mean"] > 0
         assert s["qemu_cpu_per_segment_us"]["mean"] > 0
         assert s["send_time_segments_per_frame_mean"]["mean"] >= 1
-        spf.append(s["segments_per_frame_mean"]["mean"])
         # Under wall clocks the oracle predicts, the guest measures:
         # predicted = the ideal schedule, exact multiples of the period.
         assert s["predicted_segments_per_frame_p50"]["mean"] == \
             {100: 1, 300: 3, 1000: 10}[p["interval_us"]]
-    assert spf[0] < spf[1] < spf[2]
+    # Real-time figures follow the host's load (QEMU's late timers and burst
+    # reads, README "Predicted versus measured"): no ordering between the
+    # points is guaranteed, but a 1000 us window (10 periods) coalesces.
+    assert doc["points"][2]["summary"]["coalesced_share"]["mean"] >= 0.9
     for p in doc["points"]:
         assert not [c for c in p["repeats"][0]["checks_failed"]
                     if c in ("payload-conserved", "segments-conserved")]

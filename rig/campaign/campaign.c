@@ -403,7 +403,13 @@ static gboolean wait_taken(Campaign *c, GError **error)
 /* Fills every RX buffer still free with a UDP frame of its own. */
 static gboolean fill_ring(Campaign *c, GError **error)
 {
-    guint64 outstanding = outstanding_buffers(c);
+    guint64 outstanding;
+
+    /* What the device used is no longer free: count only what is. */
+    if (!harvest(c, NULL, error)) {
+        return FALSE;
+    }
+    outstanding = outstanding_buffers(c);
     RigNetFrameDesc d = {
         .family = 4,
         .protocol = RIG_IPPROTO_UDP,
@@ -791,7 +797,10 @@ static gboolean drain_round(Campaign *c, GError **error)
         guint got = 0;
         guint64 taken = 0;
 
-        if (!post(c, G_MAXUINT, FALSE, error) ||
+        /* Every buffer back, then QEMU takes what it can from the tap
+         * before the clock moves: which frames a drain meets depends on
+         * the frames only, not on how fast QEMU ran. */
+        if (!post(c, G_MAXUINT, TRUE, error) || !wait_taken(c, error) ||
             !step(c, 2 * RSC_INTERVAL_NS + 1, error) ||
             !harvest(c, &got, error) || !tap_taken(c, &taken, error)) {
             return FALSE;
@@ -800,9 +809,6 @@ static gboolean drain_round(Campaign *c, GError **error)
             quiet++;
         } else {
             quiet = 0;
-            if (got == 0) {
-                g_usleep(100); /* QEMU is still reading the tap */
-            }
         }
         if (!campaign_alive(c, error)) {
             return FALSE;
@@ -820,8 +826,8 @@ static gboolean drain_round(Campaign *c, GError **error)
     if (c->rsc_off && !set_rsc(c, TRUE, error)) {
         return FALSE;
     }
-    rig_guest_net_starve(c->guest, 0, 0);
-    return TRUE;
+    /* The next round starts with the ring full of buffers. */
+    return post(c, G_MAXUINT, TRUE, error);
 }
 
 static gboolean chunk_event(Campaign *c, FuzzPrng *plan, GError **error)

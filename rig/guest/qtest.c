@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "guest/guest-error.h"
+#include "qemu/unix-socket.h"
 
 struct RigQtest {
     int fd;
@@ -66,7 +67,7 @@ static gboolean fill_sockaddr(const char *path, struct sockaddr_un *sun,
 RigQtest *rig_qtest_connect_unix(const char *path, guint timeout_ms,
                                  GError **error)
 {
-    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    gint64 deadline = rig_deadline_in_ms(timeout_ms);
     struct sockaddr_un sun;
     int err;
 
@@ -74,17 +75,12 @@ RigQtest *rig_qtest_connect_unix(const char *path, guint timeout_ms,
         return NULL;
     }
     for (;;) {
-        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int fd = rig_unix_connect(path, FALSE);
 
-        if (fd < 0) {
-            err = errno;
-            break;
-        }
-        if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+        if (fd >= 0) {
             return rig_qtest_new_from_fd(fd);
         }
-        err = errno;
-        close(fd);
+        err = -fd;
         /* QEMU creates the socket while starting up: retry until then. */
         if ((err != ENOENT && err != ECONNREFUSED) ||
             g_get_monotonic_time() >= deadline) {
@@ -110,17 +106,11 @@ int rig_qtest_listen_unix(const char *path, GError **error)
     if (!fill_sockaddr(path, &sun, error)) {
         return -1;
     }
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
-        listen(fd, 1) < 0) {
-        int err = errno;
-
-        if (fd >= 0) {
-            close(fd);
-        }
+    fd = rig_unix_listen(path);
+    if (fd < 0) {
         g_set_error(error, RIG_GUEST_ERROR, RIG_GUEST_ERROR_INVALID,
                     "cannot listen on qtest socket %s: %s", path,
-                    g_strerror(err));
+                    g_strerror(-fd));
         return -1;
     }
     return fd;
@@ -151,23 +141,13 @@ RigQtest *rig_qtest_accept(int listen_fd, guint timeout_ms, GError **error)
     return rig_qtest_new_from_fd(fd);
 }
 
-static int remaining_ms(gint64 deadline)
-{
-    gint64 left = deadline - g_get_monotonic_time();
-
-    if (left <= 0) {
-        return 0;
-    }
-    return (int)MIN((left + 999) / 1000, G_MAXINT);
-}
-
 static gboolean send_all(RigQtest *q, const char *data, size_t len,
                          gint64 deadline, const char *cmd, GError **error)
 {
     while (len > 0) {
         struct pollfd pfd = {.fd = q->fd, .events = POLLOUT};
         ssize_t n;
-        int r = poll(&pfd, 1, remaining_ms(deadline));
+        int r = poll(&pfd, 1, rig_remaining_ms(deadline));
 
         if (r < 0 && errno == EINTR) {
             continue;
@@ -201,7 +181,7 @@ static gboolean recv_line(RigQtest *q, gint64 deadline, const char *cmd,
         struct pollfd pfd = {.fd = q->fd, .events = POLLIN};
         char chunk[65536];
         ssize_t n;
-        int r = poll(&pfd, 1, remaining_ms(deadline));
+        int r = poll(&pfd, 1, rig_remaining_ms(deadline));
 
         if (r < 0 && errno == EINTR) {
             continue;

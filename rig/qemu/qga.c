@@ -7,8 +7,9 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
+
+#include "qemu/unix-socket.h"
 
 /* The agent's "flush your parser" byte, and the marker it sends back. */
 #define QGA_SENTINEL 0xFF
@@ -29,27 +30,12 @@ GQuark rig_qga_error_quark(void)
     return g_quark_from_static_string("rig-qga-error-quark");
 }
 
-static gint64 qga_deadline(guint timeout_ms)
-{
-    return g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-}
-
-static int qga_remaining_ms(gint64 deadline)
-{
-    gint64 left = deadline - g_get_monotonic_time();
-
-    if (left <= 0) {
-        return 0;
-    }
-    return (int)MIN((left + 999) / 1000, G_MAXINT);
-}
-
 static gboolean qga_wait(RigQgaClient *client, short events, gint64 deadline,
                          GError **error)
 {
     for (;;) {
         struct pollfd pfd = {.fd = client->fd, .events = events};
-        int left = qga_remaining_ms(deadline);
+        int left = rig_remaining_ms(deadline);
         int r;
 
         if (left == 0) {
@@ -200,7 +186,7 @@ static JsonNode *qga_parse_reply(RigQgaClient *client, const char *line,
 /* Resynchronises: discards stale replies up to the agent's sentinel. */
 static gboolean qga_sync(RigQgaClient *client, guint timeout_ms, GError **error)
 {
-    gint64 deadline = qga_deadline(timeout_ms);
+    gint64 deadline = rig_deadline_in_ms(timeout_ms);
     gint64 id = g_random_int_range(1, G_MAXINT32);
     g_autofree char *request =
         g_strdup_printf("%c{\"execute\":\"guest-sync-delimited\",\"arguments\":"
@@ -255,30 +241,25 @@ RigQgaClient *rig_qga_client_connect(const char *socket_path, guint timeout_ms,
                                      GError **error)
 {
     g_autoptr(RigQgaClient) client = g_new0(RigQgaClient, 1);
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    int fd;
 
     client->fd = -1;
     client->path = g_strdup(socket_path);
     client->timeout_ms = timeout_ms;
     client->rx = g_byte_array_new();
-    if (strlen(socket_path) >= sizeof(addr.sun_path)) {
+    fd = rig_unix_connect(socket_path, TRUE);
+    if (fd == -ENAMETOOLONG) {
         g_set_error(error, RIG_QGA_ERROR, RIG_QGA_ERROR_CONNECT,
                     "guest agent socket path too long: %s", socket_path);
         return NULL;
     }
-    strcpy(addr.sun_path, socket_path);
-    client->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (client->fd < 0) {
-        g_set_error(error, RIG_QGA_ERROR, RIG_QGA_ERROR_CONNECT, "socket: %s",
-                    g_strerror(errno));
-        return NULL;
-    }
-    if (connect(client->fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+    if (fd < 0) {
         g_set_error(error, RIG_QGA_ERROR, RIG_QGA_ERROR_CONNECT,
                     "cannot connect to the guest agent socket %s: %s",
-                    socket_path, g_strerror(errno));
+                    socket_path, g_strerror(-fd));
         return NULL;
     }
+    client->fd = fd;
     if (!qga_sync(client, timeout_ms, error)) {
         return NULL;
     }
@@ -302,7 +283,7 @@ JsonNode *rig_qga_client_execute(RigQgaClient *client, const char *command,
                                  JsonNode *arguments, guint timeout_ms,
                                  GError **error)
 {
-    gint64 deadline = qga_deadline(timeout_ms);
+    gint64 deadline = rig_deadline_in_ms(timeout_ms);
     g_autoptr(JsonBuilder) builder = json_builder_new();
     g_autoptr(JsonNode) request = NULL;
     g_autofree char *text = NULL;
@@ -432,7 +413,7 @@ gboolean rig_qga_client_exec(RigQgaClient *client, const char *path,
                              guint timeout_ms, RigQgaExecResult **ret_result,
                              GError **error)
 {
-    gint64 deadline = qga_deadline(timeout_ms);
+    gint64 deadline = rig_deadline_in_ms(timeout_ms);
     g_autoptr(JsonNode) args = qga_exec_arguments(path, argv, input);
     g_autoptr(JsonNode) started = NULL;
     gint64 pid;
@@ -500,14 +481,14 @@ gboolean rig_qga_client_exec(RigQgaClient *client, const char *path,
             *ret_result = g_steal_pointer(&result);
             return TRUE;
         }
-        if (qga_remaining_ms(deadline) == 0) {
+        if (rig_remaining_ms(deadline) == 0) {
             g_set_error(error, RIG_QGA_ERROR, RIG_QGA_ERROR_EXEC_TIMEOUT,
                         "%s (guest pid %" G_GINT64_FORMAT
                         ") still running after %u ms",
                         path, pid, timeout_ms);
             return FALSE;
         }
-        g_usleep((gulong)MIN(interval, (guint)qga_remaining_ms(deadline)) *
+        g_usleep((gulong)MIN(interval, (guint)rig_remaining_ms(deadline)) *
                  1000);
         interval = MIN(interval * 2, QGA_POLL_MAX_MS);
     }

@@ -8,8 +8,9 @@
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
+
+#include "qemu/unix-socket.h"
 
 /* A line longer than this is not QMP: give up instead of growing forever. */
 #define QMP_MAX_LINE   (64 * 1024 * 1024)
@@ -69,23 +70,6 @@ int rig_qmp_get_fd(RigQmp *qmp)
     return qmp->fd;
 }
 
-static gint64 deadline_after(guint timeout_ms)
-{
-    return g_get_monotonic_time() +
-           (gint64)timeout_ms * G_TIME_SPAN_MILLISECOND;
-}
-
-/* Milliseconds left until @deadline, rounded up, for poll(). */
-static int remaining_ms(gint64 deadline)
-{
-    gint64 left = deadline - g_get_monotonic_time();
-
-    if (left <= 0) {
-        return 0;
-    }
-    return (int)MIN((left + 999) / 1000, G_MAXINT);
-}
-
 /*
  * Waits until the socket is readable or @deadline passes, then reads once.
  * Returns FALSE with an error on timeout or failure; sets qmp->eof on EOF.
@@ -96,7 +80,7 @@ static gboolean fill_input(RigQmp *qmp, gint64 deadline, GError **error)
     char chunk[QMP_READ_CHUNK];
 
     for (;;) {
-        int n = poll(&pfd, 1, remaining_ms(deadline));
+        int n = poll(&pfd, 1, rig_remaining_ms(deadline));
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -195,7 +179,7 @@ static gboolean read_message(RigQmp *qmp, gint64 deadline,
                 *ret_message = NULL;
                 return TRUE;
             }
-            if (!fill_input(qmp, deadline_after(1), error)) {
+            if (!fill_input(qmp, rig_deadline_in_ms(1), error)) {
                 return FALSE;
             }
             continue;
@@ -238,7 +222,7 @@ static gboolean send_all(RigQmp *qmp, const char *data, gsize length,
 {
     while (length > 0) {
         struct pollfd pfd = {.fd = qmp->fd, .events = POLLOUT};
-        int n = poll(&pfd, 1, remaining_ms(deadline));
+        int n = poll(&pfd, 1, rig_remaining_ms(deadline));
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -273,7 +257,7 @@ gboolean rig_qmp_handshake(RigQmp *qmp, JsonNode **ret_greeting, GError **error)
     g_autoptr(RigQmpMessage) greeting = NULL;
     g_autoptr(GError) local_error = NULL;
 
-    if (!read_message(qmp, deadline_after(qmp->timeout_ms), &greeting,
+    if (!read_message(qmp, rig_deadline_in_ms(qmp->timeout_ms), &greeting,
                       &local_error)) {
         g_propagate_prefixed_error(error, g_steal_pointer(&local_error),
                                    "waiting for the QMP greeting: ");
@@ -357,7 +341,7 @@ JsonNode *rig_qmp_execute(RigQmp *qmp, const char *command, JsonNode *arguments,
     g_return_val_if_fail(arguments == NULL || JSON_NODE_HOLDS_OBJECT(arguments),
                          NULL);
 
-    gint64 deadline = deadline_after(qmp->timeout_ms);
+    gint64 deadline = rig_deadline_in_ms(qmp->timeout_ms);
     g_autofree char *id =
         g_strdup_printf("rig-%" G_GUINT64_FORMAT, ++qmp->last_id);
     g_autofree char *text = build_command(command, arguments, id);
@@ -388,7 +372,7 @@ static RigQmpMessage *take_queued_event(RigQmp *qmp, const char *name)
 gboolean rig_qmp_wait_event(RigQmp *qmp, const char *name,
                             RigQmpMessage **ret_event, GError **error)
 {
-    gint64 deadline = deadline_after(qmp->timeout_ms);
+    gint64 deadline = rig_deadline_in_ms(qmp->timeout_ms);
     g_autoptr(RigQmpMessage) found = take_queued_event(qmp, name);
     g_autoptr(GError) local_error = NULL;
 
@@ -530,26 +514,18 @@ char *rig_qmp_find_device_property(RigQmp *qmp, const char *device_id,
 
 RigQmp *rig_qmp_connect_unix(const char *path, guint timeout_ms, GError **error)
 {
-    struct sockaddr_un addr = {.sun_family = AF_UNIX};
     g_autoptr(RigQmp) qmp = NULL;
-    int fd;
+    int fd = rig_unix_connect(path, FALSE);
 
-    if (strlen(path) >= sizeof(addr.sun_path)) {
+    if (fd == -ENAMETOOLONG) {
         g_set_error(error, RIG_QMP_ERROR, RIG_QMP_ERROR_FAILED,
                     "QMP socket path too long: %s", path);
         return NULL;
     }
-    g_strlcpy(addr.sun_path, path, sizeof(addr.sun_path));
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-        int saved = errno;
-
-        if (fd >= 0) {
-            close(fd);
-        }
+    if (fd < 0) {
         g_set_error(error, RIG_QMP_ERROR, RIG_QMP_ERROR_DISCONNECTED,
                     "cannot connect to QMP socket %s: %s", path,
-                    g_strerror(saved));
+                    g_strerror(-fd));
         return NULL;
     }
     qmp = rig_qmp_new_from_fd(fd);

@@ -21,6 +21,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "qemu/unix-socket.h"
 #include "rig-config.h"
 
 /* in g_get_tmp_dir(): rig-qemu-<pid of the rig>-XXXXXX */
@@ -736,36 +737,23 @@ static WaitResult wait_fd_or_exit(RigVm *vm, int fd, guint timeout_ms)
 
 static int listen_unix(const char *path, GError **error)
 {
-    struct sockaddr_un address = {.sun_family = AF_UNIX};
-    int fd;
+    int fd = rig_unix_listen(path);
 
-    if (strlen(path) >= sizeof(address.sun_path)) {
+    if (fd == -ENAMETOOLONG) {
         g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_FAILED,
                     "socket path %s is too long (set TMPDIR to a shorter "
                     "directory)",
                     path);
-        return -1;
-    }
-    g_strlcpy(address.sun_path, path, sizeof(address.sun_path));
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&address, sizeof(address)) < 0 ||
-        listen(fd, 1) < 0) {
-        int saved = errno;
-        if (fd >= 0) {
-            close(fd);
-        }
+    } else if (fd < 0) {
         g_set_error(error, RIG_VM_ERROR, RIG_VM_ERROR_FAILED,
-                    "cannot listen on %s: %s", path, g_strerror(saved));
-        return -1;
+                    "cannot listen on %s: %s", path, g_strerror(-fd));
     }
-    return fd;
+    return fd < 0 ? -1 : fd;
 }
 
 static guint remaining_ms(gint64 deadline)
 {
-    gint64 left = deadline - g_get_monotonic_time();
-
-    return left <= 0 ? 0 : (guint)MIN((left + 999) / 1000, G_MAXUINT);
+    return (guint)rig_remaining_ms(deadline);
 }
 
 /* Accepts QEMU's connection on @listen_fd within the start deadline. */

@@ -698,6 +698,23 @@ const RigGuestCounters *rig_guest_net_get_counters(RigGuestNet *net)
     return &net->counters;
 }
 
+guint64 rig_guest_net_free_rx_buffers(RigGuestNet *net)
+{
+    gboolean mrg = (rig_guest_net_get_features(net) &
+                    RIG_BIT(RIG_VIRTIO_NET_F_MRG_RXBUF)) != 0;
+    GPtrArray *frames = rig_guest_net_get_frames(net);
+    guint64 used = 0;
+
+    for (guint i = 0; i < frames->len; i++) {
+        const RigGuestFrame *f = g_ptr_array_index(frames, i);
+
+        used += mrg ? MAX(f->num_buffers, 1) : 1;
+    }
+    return net->counters.buffers_posted > used
+               ? net->counters.buffers_posted - used
+               : 0;
+}
+
 gboolean rig_guest_net_clock_step(RigGuestNet *net, gint64 ns, GError **error)
 {
     if (net->config.clock != RIG_GUEST_CLOCK_DETERMINISTIC) {

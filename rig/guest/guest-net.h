@@ -275,6 +275,17 @@ GPtrArray *rig_guest_net_get_frames(RigGuestNet *net);
 const RigGuestCounters *rig_guest_net_get_counters(RigGuestNet *net);
 
 /**
+ * rig_guest_net_free_rx_buffers:
+ * @net: guest
+ *
+ * RX buffers the device can still fill: posted minus those the harvested
+ * frames used (num_buffers each with MRG_RXBUF, else one).
+ *
+ * Returns: the count.
+ */
+guint64 rig_guest_net_free_rx_buffers(RigGuestNet *net);
+
+/**
  * rig_guest_net_stats_to_json:
  * @net: guest
  * @with_frames: include every frame record

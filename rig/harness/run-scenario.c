@@ -361,20 +361,11 @@ static gboolean world_read_stats(gpointer world, RigRscStats *ret_stats,
     return run_env_read_stats(r->env, ret_stats, error);
 }
 
-/* RX buffers the device can still fill: posted minus harvested. */
 static guint64 world_free_rx_buffers(gpointer world)
 {
     ScenarioRun *r = world;
-    const RigGuestCounters *c = rig_guest_net_get_counters(r->env->guest);
-    GPtrArray *frames = rig_guest_net_get_frames(r->env->guest);
-    guint64 used = 0;
 
-    for (guint i = 0; i < frames->len; i++) {
-        const RigGuestFrame *f = g_ptr_array_index(frames, i);
-
-        used += r->env->mrg_rxbuf ? MAX(f->num_buffers, 1) : 1;
-    }
-    return c->buffers_posted > used ? c->buffers_posted - used : 0;
+    return rig_guest_net_free_rx_buffers(r->env->guest);
 }
 
 static void world_starve(gpointer world)

@@ -803,3 +803,35 @@ def test_cli_rejects_out_of_range_numbers(build_dir, args, option):
     assert option.split("/")[0] in r.stderr, r.stderr
     if option != "--ram-access":
         assert "out of range" in r.stderr or "power of two" in r.stderr
+
+
+def test_qemu_without_shared_ram_falls_back_to_qtest(build_dir, qemu_binary,
+                                                     root, tmp_path):
+    """A QEMU that refuses the memory backend: rig-guest says so and runs
+    over qtest (a wrapper plays a QEMU without memory-backend-file)."""
+    wrapper = tmp_path / "qemu-no-membackend"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        "case \"$*\" in *memory-backend-file*)\n"
+        "  echo \"qemu: -object memory-backend-file: invalid object type: "
+        "memory-backend-file\" >&2; exit 1;;\n"
+        "esac\n"
+        f"exec {qemu_binary} \"$@\"\n")
+    wrapper.chmod(0o755)
+    binary = rig_binary(build_dir, "rig/guest/rig-guest")
+    before = netns_list()
+    g = Guest(binary, wrapper, "netkvm")
+    try:
+        assert g.ready["ram_access"] == "qtest"
+        g.inject_and_wait(segments(g.mac, 4, 5))
+        g.call(f"step {DRAIN_NS}")
+        assert recv_all(g, 1)[0]["segments"] == 5
+    finally:
+        g.close()
+    assert "can not share its guest RAM" in g.proc.stderr.read()
+    assert leaked_rig_namespaces(before) == set()
+    # Asked for explicitly, the refusal is an error, not a fallback.
+    r = subprocess.run([str(binary), "--qemu", str(wrapper), "--ram-access",
+                        "shared", "--count", "1", "--timeout", "1"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "memory-backend" in r.stderr, r

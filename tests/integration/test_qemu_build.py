@@ -308,3 +308,61 @@ def test_rsc_stats_is_read_only(any_binary, tmp_path):
         assert "error" in reply, reply
         assert vm.qmp.command("qom-get", path="/machine/peripheral/net0",
                               property="rsc_interval") == 300000
+
+
+def fixed_has(record, words):
+    """Whether the fixed build carries a fix patch whose name has @words."""
+    return any(words in name for name in record["fix_patches"])
+
+
+@pytest.mark.parametrize("build", ["fixed", "stock"])
+def test_rsc_interval_is_writable_on_fixed_only(build, qemu_binary,
+                                                stock_binary, record,
+                                                tmp_path):
+    """Patch "Make rsc_interval settable on a running device": qom-set works
+    and reads back on fixed; stock refuses it after realize."""
+    writable = build == "fixed" and fixed_has(record, "rsc_interval-settable")
+    binary = qemu_binary if build == "fixed" else stock_binary
+    args = ["-M", "q35", "-accel", "qtest", "-device",
+            "virtio-net-pci,id=net0,guest_rsc_ext=on,rsc_interval=300000"]
+    with Vm(binary, tmp_path, args) as vm:
+        reply = vm.qmp.execute("qom-set", path="/machine/peripheral/net0",
+                               property="rsc_interval", value=50000)
+        value = vm.qmp.command("qom-get", path="/machine/peripheral/net0",
+                               property="rsc_interval")
+        if writable:
+            assert "return" in reply, reply
+            assert value == 50000
+            backend = vm.qmp.command(
+                "qom-get", path="/machine/peripheral/net0/virtio-backend",
+                property="rsc_interval")
+            assert backend == 50000
+            bad = vm.qmp.execute("qom-set", path="/machine/peripheral/net0",
+                                 property="rsc_interval", value=-1)
+            assert "error" in bad, bad
+        else:
+            assert "after it was realized" in reply["error"]["desc"], reply
+            assert value == 300000
+
+
+def test_fixed_binary_differs_from_stock_in_the_rsc_code(qemu_binary,
+                                                        stock_binary,
+                                                        record):
+    """The fixed build has the fix series' trace events and strings that
+    stock lacks; with no fix patch the two are the same code."""
+    fixed_events = subprocess.run(
+        [str(qemu_binary), "-trace", "help"], capture_output=True, text=True,
+        check=True, timeout=DEADLINE).stdout.split()
+    stock_events = subprocess.run(
+        [str(stock_binary), "-trace", "help"], capture_output=True,
+        text=True, check=True, timeout=DEADLINE).stdout.split()
+    extra = sorted(set(fixed_events) - set(stock_events))
+    if not record["fix_patches"]:
+        assert extra == []
+        return
+    assert qemu_binary.read_bytes() != stock_binary.read_bytes()
+    if fixed_has(record, "Flush-RSC-data"):
+        assert "virtio_net_rsc_flush" in extra, extra
+    if fixed_has(record, "rsc_interval-settable"):
+        assert "virtio_net_rsc_interval" in extra, extra
+    assert not set(stock_events) - set(fixed_events)

@@ -22,17 +22,25 @@ static const RscFixPatch fix_patches[] = {
     {"PSH", RSC_FIX_PSH},
     {"bad-check", RSC_FIX_CSUM},
     {"bad-TCP", RSC_FIX_CSUM},
+    {"Do-not-coalesce-RSC-segments-with", RSC_FIX_CSUM},
     {"backend-header", RSC_FIX_VNET_HDR},
     {"vnet-header", RSC_FIX_VNET_HDR},
     {"virtio-net-header", RSC_FIX_VNET_HDR},
     {"GSO", RSC_FIX_VNET_HDR},
     {"RX-ring", RSC_FIX_RING_FULL},
+    {"no-receiv", RSC_FIX_RING_FULL},
     {"ring-is-full", RSC_FIX_RING_FULL},
     {"timestamp", RSC_FIX_TIMESTAMPS},
+    {"segments-that-carry", RSC_FIX_TIMESTAMPS},
     {"over-size", RSC_FIX_OVERSIZE},
     {"64-KiB", RSC_FIX_OVERSIZE},
+    {"after-a-full", RSC_FIX_OVERSIZE},
     {"padding", RSC_FIX_PADDING},
+    {"IP-datagram", RSC_FIX_PADDING},
     {"data-offset", RSC_FIX_TCP_HDRLEN},
+    {"TCP-headers", RSC_FIX_TCP_HDRLEN},
+    {"IPv4-fragments", RSC_FIX_FRAGMENT},
+    {"retransmitted", RSC_FIX_RETRANS},
     /* Not a coalescing rule: nothing for the oracle to model. */
     {"rsc_interval", 0},
     {"rsc-interval", 0},
@@ -41,10 +49,10 @@ static const RscFixPatch fix_patches[] = {
 static const char *const fix_names[] = {
     "ece-cwr", "ecn",        "dup-ack",   "header",     "psh",
     "csum",    "vnet-hdr",   "ring-full", "timestamps", "oversize",
-    "padding", "tcp-hdrlen", "flush",
+    "padding", "tcp-hdrlen", "flush",     "fragment",   "retrans",
 };
 
-G_STATIC_ASSERT(G_N_ELEMENTS(fix_names) == 13);
+G_STATIC_ASSERT(G_N_ELEMENTS(fix_names) == 15);
 G_STATIC_ASSERT(RSC_FIX_ALL == (1u << G_N_ELEMENTS(fix_names)) - 1);
 
 gboolean rsc_fixes_for_patch(const char *patch, guint *ret_fixes)

@@ -104,9 +104,11 @@ typedef enum RscFix {
     RSC_FIX_PADDING = 1u << 10,    /* Ethernet padding dropped from a unit */
     RSC_FIX_TCP_HDRLEN = 1u << 11, /* TCP data offset checked (ip_hacked) */
     RSC_FIX_FLUSH = 1u << 12,      /* units flushed when RSC is turned off */
+    RSC_FIX_FRAGMENT = 1u << 13,   /* IPv4 MF/offset bypasses (ip_frag) */
+    RSC_FIX_RETRANS = 1u << 14,    /* data at the unit's seq finalizes */
 } RscFix;
 
-#define RSC_FIX_ALL ((1u << 13) - 1)
+#define RSC_FIX_ALL ((1u << 15) - 1)
 
 typedef struct RscOracleConfig {
     RscMode mode;

@@ -55,6 +55,12 @@ static gboolean rsc_sane_ipv4(guint fixes, const guint8 *frame, gsize len,
         stats->ip_frag++;
         return FALSE;
     }
+    /* Fixed build: DF with MF or an offset is a fragment all the same. */
+    if ((fixes & RSC_FIX_FRAGMENT) &&
+        (rig_be16(ip->frag_off) & (RIG_IPV4_FLAG_MF | RIG_IPV4_FRAG_MASK))) {
+        stats->ip_frag++;
+        return FALSE;
+    }
     /* Spec mode: only CE, and it finalizes instead (rsc_rules_classify). */
     if (!(fixes & RSC_FIX_ECN) && (ip->tos & RIG_ECN_MASK)) {
         stats->ip_ecn++;
@@ -415,6 +421,12 @@ RscMerge rsc_rules_merge(guint fixes, RscFamily family, const guint8 *seg_frame,
         return RSC_MERGE_FINAL;
     }
     if (distance == 0) {
+        /* Fixed build: data at the unit's first byte is not an ACK. */
+        if ((fixes & RSC_FIX_RETRANS) && seg_payload != 0 &&
+            unit->payload != 0) {
+            stats->data_out_of_order++;
+            return RSC_MERGE_FINAL;
+        }
         if (seg_payload != 0 || unit->payload == 0) {
             return rsc_merge_ack(o_tcp, unit, stats);
         }

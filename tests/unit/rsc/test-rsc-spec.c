@@ -10,6 +10,7 @@
 
 #include "net/checksum.h"
 #include "net/wire.h"
+#include "rsc/fixes.h"
 
 static RscFamily fam_of(int family)
 {
@@ -436,6 +437,110 @@ static void test_ring_full_keeps_unit(void **state)
     }
 }
 
+/* Patch fragments: DF with MF or an offset is bypassed as a fragment. */
+static void test_df_fragment_bypassed(void **state)
+{
+    for (int m = RSC_MODE_QEMU; m <= RSC_MODE_SPEC; m++) {
+        g_autoptr(RscOracle) o = tu_oracle((RscMode)m, TRUE, TRUE);
+        RigNetFrameDesc a = tu_tcp(4, 0, TU_SEQ, RIG_TCP_ACK, TU_MSS);
+        RigNetFrameDesc f = tu_tcp(4, 0, TU_SEQ + TU_MSS, RIG_TCP_ACK, TU_MSS);
+
+        f.mf = true;
+        tu_feed(o, 0, &a);
+        tu_feed(o, 1, &f);
+        rsc_oracle_flush(o);
+        if (m == RSC_MODE_QEMU) {
+            /* Stock: merged like any segment. */
+            tu_expect_stats(o, RSC_FAMILY_IPV4, "received=2,cache=1,"
+                                                "empty_cache=1,coalesced=1,"
+                                                "timer=1");
+        } else {
+            tu_expect_stats(o, RSC_FAMILY_IPV4,
+                            "received=2,cache=1,empty_cache=1,ip_frag=1,"
+                            "timer=1");
+        }
+    }
+}
+
+/* Patch retransmission: data at the unit's first byte finalizes (stock
+ * takes it for a window update and drops its data). */
+static void test_retransmission_with_new_window(void **state)
+{
+    for (int m = RSC_MODE_QEMU; m <= RSC_MODE_SPEC; m++) {
+        g_autoptr(RscOracle) o = tu_oracle((RscMode)m, TRUE, TRUE);
+        RigNetFrameDesc a = tu_tcp(4, 0, TU_SEQ, RIG_TCP_ACK, 700);
+        RigNetFrameDesc r = tu_tcp(4, 0, TU_SEQ, RIG_TCP_ACK, 1400);
+
+        r.window = TU_WIN + 10;
+        tu_feed(o, 0, &a);
+        tu_feed(o, 1, &r);
+        rsc_oracle_flush(o);
+        if (m == RSC_MODE_QEMU) {
+            TuExpect e = tu_coalesced(RSC_MODE_QEMU, 4);
+
+            e.payload = 700; /* the 1400 bytes are gone */
+            e.segments = 1;
+            tu_expect_frames(o, 1, &e);
+        } else {
+            TuExpect e[2] = {TU_ANY, TU_ANY};
+
+            e[0].cause = RSC_CAUSE_DRAIN;
+            e[0].payload = 700;
+            e[1].cause = RSC_CAUSE_FINAL;
+            e[1].payload = 1400;
+            tu_expect_frames(o, 2, e);
+            tu_expect_stats(o, RSC_FAMILY_IPV4, "received=2,cache=1,"
+                                                "empty_cache=1,timer=1,"
+                                                "data_out_of_order=1");
+        }
+    }
+}
+
+/* A fixed build bisected at one patch: only that rule differs. */
+static void test_partial_fix_set(void **state)
+{
+    RscOracleConfig cfg = {.mode = RSC_MODE_SPEC,
+                           .fixes = RSC_FIX_ECE_CWR,
+                           .interval_ns = TU_IV,
+                           .ipv4_enabled = TRUE,
+                           .ipv6_enabled = TRUE};
+    g_autoptr(RscOracle) o = rsc_oracle_new(&cfg);
+    RigNetFrameDesc a = tu_tcp(4, 0, TU_SEQ, RIG_TCP_ACK, TU_MSS);
+    RigNetFrameDesc b = tu_tcp(4, 0, TU_SEQ + TU_MSS, RIG_TCP_ACK, TU_MSS);
+    RigNetFrameDesc e = tu_tcp(4, 0, TU_SEQ + 2 * TU_MSS,
+                               RIG_TCP_ACK | RIG_TCP_ECE, TU_MSS);
+    TuExpect x[2] = {tu_coalesced(RSC_MODE_QEMU, 4), TU_ANY};
+    g_autofree char *names = rsc_fixes_describe(RSC_FIX_ECE_CWR | RSC_FIX_PSH);
+
+    tu_feed(o, 0, &a);
+    tu_feed(o, 1, &b);
+    tu_feed(o, 2, &e);
+    x[0].cause = RSC_CAUSE_DRAIN;
+    x[0].segments = 2; /* stock's header: flags 4, no gso_size */
+    x[0].gso_size = 0;
+    x[1].cause = RSC_CAUSE_FINAL;
+    tu_expect_frames(o, 2, x);
+    assert_string_equal(names, "ece-cwr psh");
+}
+
+/* Patch files of the series map to their rules (rig/rsc/fixes.c). */
+static void test_fixes_for_patches(void **state)
+{
+    static const char *const series[] = {
+        "0003-hw-net-virtio-net-End-RSC-coalescing-on-the-ECE-and-.patch",
+        "0010-hw-net-virtio-net-Keep-RSC-data-that-finds-no-receiv.patch",
+        "0011-hw-net-virtio-net-Flush-RSC-data-on-reset-and-on-eve.patch",
+        "0012-hw-net-virtio-net-Make-rsc_interval-settable-on-a-ru.patch",
+        "0099-hw-net-virtio-net-Something-new.patch",
+        NULL,
+    };
+    g_autofree char *unknown = NULL;
+    guint f = rsc_fixes_for_series(series, &unknown);
+
+    assert_int_equal(f, RSC_FIX_ECE_CWR | RSC_FIX_RING_FULL | RSC_FIX_FLUSH);
+    assert_string_equal(unknown, series[4]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -450,6 +555,10 @@ int main(void)
         cmocka_unit_test(test_bad_tcp_header_length),
         cmocka_unit_test(test_timestamps),
         cmocka_unit_test(test_ring_full_keeps_unit),
+        cmocka_unit_test(test_df_fragment_bypassed),
+        cmocka_unit_test(test_retransmission_with_new_window),
+        cmocka_unit_test(test_partial_fix_set),
+        cmocka_unit_test(test_fixes_for_patches),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -55,6 +55,7 @@ static const char *const scenario_keys[] = {
     "flows",
     "rx_ring",
     "vnet_hdr",
+    "pad_to_min",
     "expect_frames",
     "expect_coalesced_frames",
     "min_coalescing_ratio",
@@ -656,6 +657,7 @@ static ProfileScenario *loader_read_scenario(const Loader *l, const char *g,
                            &rx_ring, error) ||
         !loader_get_choice(l, g, "vnet_hdr", vnet_hdrs, PROFILE_VNET_NONE,
                            FALSE, &vnet_hdr, error) ||
+        !loader_get_bool(l, g, "pad_to_min", FALSE, &s->pad_to_min, error) ||
         !loader_get_uint(l, g, "expect_frames", 0, G_MAXINT32, G_MAXUINT64,
                          &frames, error) ||
         !loader_get_uint(l, g, "expect_coalesced_frames", 0, G_MAXINT32,
@@ -732,11 +734,14 @@ static gboolean loader_read_scenarios(const Loader *l, Profile *p,
             profile_scenario_free(s);
             return FALSE;
         }
-        if (s->payload > profile_family_mss(s->family)) {
+        /* A GSO frame is larger than the MTU: that is what it is for. */
+        if (s->payload > profile_family_mss(s->family) &&
+            s->vnet_hdr != PROFILE_VNET_GSO) {
             loader_set_error(l, error, PROFILE_ERROR_INVALID, groups[i],
                              "payload",
                              "expected an integer from 1 to %u (the %s MSS "
-                             "at the tap's MTU of %u), got %u",
+                             "at the tap's MTU of %u; more only with "
+                             "vnet_hdr = gso), got %u",
                              profile_family_mss(s->family),
                              s->family == PROFILE_FAMILY_IPV6 ? "IPv6" : "IPv4",
                              PROFILE_MTU, s->payload);

@@ -88,6 +88,7 @@ typedef struct {
     guint flows;
     ProfileRxRing rx_ring;
     ProfileVnetHdr vnet_hdr; /* how the frames reach the tap */
+    gboolean pad_to_min;     /* frames below 60 bytes padded, as a NIC does */
 
     /* Expectations; an unset one is not checked (and not reported). */
     gint64 expect_frames;           /* data frames delivered, -1 = unset */

@@ -155,6 +155,10 @@ gboolean run_check_frame_sizes(const Profile *profile, GError **error)
         g_autoptr(TrafgenPattern) p =
             run_scenario_pattern(sc->pattern, sc->family, 1, &local);
 
+        /* GSO frames are larger than the MTU by design. */
+        if (p && sc->vnet_hdr == PROFILE_VNET_GSO) {
+            continue;
+        }
         if (!p || !check_step_sizes(p, sc->family, sc->payload, &local)) {
             g_set_error(error, PROFILE_ERROR, PROFILE_ERROR_INVALID,
                         "%s: [scenario %s] payload: %s", profile->path,
@@ -444,6 +448,7 @@ static gboolean run_deterministic(ScenarioRun *r, TrafgenPattern *pattern,
         .interval_ns = (gint64)r->env->profile->rsc_interval_us * 1000,
         .fill_at_drain = sc->rx_ring == PROFILE_RX_FULL_AT_DRAIN,
         .vnet = scenario_vnet_mode(sc),
+        .pad_to_min = sc->pad_to_min,
     };
 
     if (!run_slots(&config, &REAL_WORLD, r, &ORACLE_OBSERVER, r, error)) {

@@ -12,6 +12,9 @@
 G_DEFINE_QUARK(rig-run-error-quark, run_error)
 /* clang-format on */
 
+/* The shortest Ethernet frame without its FCS (802.3). */
+#define RUN_ETH_MIN_FRAME 60
+
 typedef struct {
     const RunSlotsConfig *config;
     const RunWorldOps *ops;
@@ -39,7 +42,15 @@ static gboolean inject(Slots *s, const guint8 *frame, gsize len, GError **error)
     TrafgenVnetMode mode = s->config->vnet;
     RigVirtioNetHdrV1 hdr = {0};
     g_autofree guint8 *copy = NULL;
+    g_autofree guint8 *padded = NULL;
 
+    /* A frame that crossed an Ethernet link: padded to 60 bytes. */
+    if (s->config->pad_to_min && len < RUN_ETH_MIN_FRAME) {
+        padded = g_malloc0(RUN_ETH_MIN_FRAME);
+        memcpy(padded, frame, len);
+        frame = padded;
+        len = RUN_ETH_MIN_FRAME;
+    }
     if (mode != TRAFGEN_VNET_NONE) {
         copy = g_memdup2(frame, len);
         if (trafgen_vnet_prepare(mode, 0, copy, len, &hdr) < 0) {

@@ -33,6 +33,7 @@ typedef struct {
     gint64 interval_ns; /* rsc_interval: the drain waits 2 x it, twice */
     gboolean fill_at_drain;
     TrafgenVnetMode vnet;
+    gboolean pad_to_min; /* frames below 60 bytes padded, as a NIC does */
 } RunSlotsConfig;
 
 typedef struct {

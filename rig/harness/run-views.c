@@ -91,7 +91,7 @@ static gboolean view_may_overtake(const RigNetView *v)
     return v->ipv6_ext_count > 0;
 }
 
-/* Options of exactly one timestamp and NOPs (Linux: NOP NOP TS). */
+/* The only option is one timestamp, padding aside (Linux: NOP NOP TS). */
 static gboolean view_ts_only(const RigNetView *v, const guint8 *buf)
 {
     const guint8 *opt = buf + v->l4_off + 20;
@@ -99,7 +99,9 @@ static gboolean view_ts_only(const RigNetView *v, const guint8 *buf)
     guint ts = 0;
 
     for (guint i = 0; i < len;) {
-        if (opt[i] == RIG_TCPOPT_NOP) {
+        if (opt[i] == RIG_TCPOPT_EOL) {
+            break;
+        } else if (opt[i] == RIG_TCPOPT_NOP) {
             i++;
         } else if (opt[i] == RIG_TCPOPT_TIMESTAMP && i + 10 <= len &&
                    opt[i + 1] == 10) {

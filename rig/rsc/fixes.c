@@ -91,6 +91,41 @@ guint rsc_fixes_for_series(const char *const *patches, char **ret_unknown)
     return all;
 }
 
+gboolean rsc_fixes_from_names(const char *names, guint *ret_fixes,
+                              GError **error)
+{
+    g_auto(GStrv) words = g_strsplit_set(names, " ,", -1);
+    guint fixes = 0;
+
+    for (guint i = 0; words[i]; i++) {
+        gboolean found = FALSE;
+
+        if (!words[i][0] || g_str_equal(words[i], "none")) {
+            continue;
+        }
+        if (g_str_equal(words[i], "all")) {
+            fixes = RSC_FIX_ALL;
+            continue;
+        }
+        for (guint b = 0; b < G_N_ELEMENTS(fix_names) && !found; b++) {
+            if (g_str_equal(words[i], fix_names[b])) {
+                fixes |= 1u << b;
+                found = TRUE;
+            }
+        }
+        if (!found) {
+            g_autofree char *known = g_strjoinv(", ", (char **)fix_names);
+
+            g_set_error(error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                        "unknown fix \"%s\"; expected all, none or: %s",
+                        words[i], known);
+            return FALSE;
+        }
+    }
+    *ret_fixes = fixes;
+    return TRUE;
+}
+
 char *rsc_fixes_describe(guint fixes)
 {
     GString *s;

@@ -32,6 +32,18 @@ gboolean rsc_fixes_for_patch(const char *patch, guint *ret_fixes);
 guint rsc_fixes_for_series(const char *const *patches, char **ret_unknown);
 
 /**
+ * rsc_fixes_from_names:
+ * @names: fix names as rsc_fixes_describe() writes them, separated by
+ *   spaces or commas, or "all" / "none"
+ * @ret_fixes: (out): the RscFix bits; set on success
+ * @error: return location; names the unknown word and the known ones
+ *
+ * Returns: TRUE on success
+ */
+gboolean rsc_fixes_from_names(const char *names, guint *ret_fixes,
+                              GError **error);
+
+/**
  * rsc_fixes_describe:
  * @fixes: RscFix bits
  *

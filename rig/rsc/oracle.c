@@ -351,9 +351,9 @@ static void rsc_append(RscOracle *o, RscFamily family, RscSeg *seg,
         o_frame[tcp_off + 13] |= frame[tcp_off + 13] & RIG_TCP_PSH;
     }
     if (has_fix(o, RSC_FIX_TIMESTAMPS) && unit->has_ts) {
-        /* The newest timestamp values win (same layout: checked). */
-        memcpy(o_frame + tcp_off + RIG_TCP_HLEN, frame + tcp_off + RIG_TCP_HLEN,
-               RSC_TS_OPTIONS_LEN);
+        /* The newest TSval and TSecr win (same layout: checked). */
+        memcpy(o_frame + tcp_off + unit->ts_off + 2,
+               frame + tcp_off + unit->ts_off + 2, 8);
         seg->unit.tsval = unit->tsval;
     }
     /* Ack and window come from the new segment. */

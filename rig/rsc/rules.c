@@ -124,33 +124,38 @@ static gboolean rsc_sane_ipv6(guint fixes, const guint8 *frame, gsize len,
  * there; spec mode finalizes on them as the seed commit describes.
  */
 /*
- * Spec mode: options that are exactly one timestamp (kind 8, length 10)
- * and NOPs in 12 bytes, the layout Linux sends.  Fills the unit's TSval
- * and layout (option bytes with the timestamp values zeroed).
+ * Spec mode: the only option is one timestamp (kind 8, length 10), with
+ * NOP padding around it and anything after an EOL ignored
+ * (virtio_net_rsc_ts_offset of the fixed build); Linux sends NOP NOP TS.
+ * Fills the unit's TSval and layout (option bytes, timestamp values
+ * zeroed: two segments coalesce only with the same layout).
  */
 static gboolean rsc_ts_only(const guint8 *opt, guint len, RscUnit *unit)
 {
-    guint ts = 0;
+    gboolean ts = FALSE;
 
-    if (len != RSC_TS_OPTIONS_LEN) {
+    if (len > RSC_TCP_MAX_OPTIONS) {
         return FALSE;
     }
-    memcpy(unit->ts_layout, opt, RSC_TS_OPTIONS_LEN);
+    memcpy(unit->ts_layout, opt, len);
     for (guint i = 0; i < len;) {
-        if (opt[i] == RIG_TCPOPT_NOP) {
+        if (opt[i] == RIG_TCPOPT_EOL) {
+            break;
+        } else if (opt[i] == RIG_TCPOPT_NOP) {
             i++;
-        } else if (opt[i] == RIG_TCPOPT_TIMESTAMP && i + 10 <= len &&
+        } else if (opt[i] == RIG_TCPOPT_TIMESTAMP && !ts && i + 10 <= len &&
                    opt[i + 1] == 10) {
             unit->tsval = rig_be32_get(opt + i + 2);
+            unit->ts_off = RIG_TCP_HLEN + i;
             memset(unit->ts_layout + i + 2, 0, 8);
-            ts++;
+            ts = TRUE;
             i += 10;
         } else {
             return FALSE;
         }
     }
-    unit->has_ts = ts == 1;
-    return unit->has_ts;
+    unit->has_ts = ts;
+    return ts;
 }
 
 static RscVerdict rsc_ctrl_check(guint fixes, guint16 doff_flags,
@@ -443,9 +448,10 @@ RscMerge rsc_rules_merge(guint fixes, RscFamily family, const guint8 *seg_frame,
      * timestamps that never go backwards and one ECN codepoint.
      */
     if ((fixes & RSC_FIX_TIMESTAMPS) &&
-        (unit->has_ts != seg_unit->has_ts ||
-         memcmp(unit->ts_layout, seg_unit->ts_layout, RSC_TS_OPTIONS_LEN) !=
-             0)) {
+        (unit->tcp_hdr_len != seg_unit->tcp_hdr_len ||
+         unit->has_ts != seg_unit->has_ts ||
+         memcmp(unit->ts_layout, seg_unit->ts_layout,
+                unit->tcp_hdr_len - RIG_TCP_HLEN) != 0)) {
         return RSC_MERGE_RESUME;
     }
     if ((fixes & RSC_FIX_TIMESTAMPS) && unit->has_ts &&

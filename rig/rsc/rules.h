@@ -12,8 +12,8 @@
 #include "rsc/family.h"
 #include "rsc/stats.h"
 
-/* Length of the only TCP options spec mode coalesces: NOP NOP TS. */
-#define RSC_TS_OPTIONS_LEN 12
+/* The most TCP option bytes a segment can carry. */
+#define RSC_TCP_MAX_OPTIONS 40
 
 /* Offsets and TCP fields of a frame that passed the sanity checks. */
 typedef struct RscUnit {
@@ -26,11 +26,12 @@ typedef struct RscUnit {
     guint16 window;
     /* Spec mode only (zero in qemu mode): */
     guint8 ecn;      /* ECN codepoint (RIG_ECN_*) of the IP header */
-    gboolean has_ts; /* options are exactly one timestamp plus NOPs */
+    gboolean has_ts; /* the only option is one timestamp (padding aside) */
     guint32 tsval;
-    /* The option bytes with TSval/TSecr zeroed: the layout that must
-     * match for two segments to coalesce. */
-    guint8 ts_layout[RSC_TS_OPTIONS_LEN];
+    guint ts_off; /* of the timestamp option in the TCP header */
+    /* The option bytes with TSval/TSecr zeroed (tcp_hdr_len - 20 of them):
+     * the layout that must match for two segments to coalesce. */
+    guint8 ts_layout[RSC_TCP_MAX_OPTIONS];
 } RscUnit;
 
 typedef enum RscVerdict {

@@ -145,20 +145,33 @@ def assert_nothing_left(pid, namespaces_before):
 
 
 def test_certify_default_profile(rig, build_dir, qemu_binary, tmp_path):
-    """ci/certify itself (set-up, QEMU, rig build, whql-rsc.ini) passes on
-    the patched QEMU and leaves every output in its results folder."""
+    """ci/certify itself (set-up, both QEMUs, rig build, the certification
+    profiles on fixed, the deterministic ones on stock) certifies the fixed
+    QEMU with zero known failures, prints stock's deviations with their
+    patches and leaves every output in its results folder."""
     before = netns_list()
     out = tmp_path / "results"
     env = dict(os.environ, RIG_RESULTS=str(out))
     r = subprocess.run([str(SOURCE_DIR / "ci" / "certify"), str(build_dir)],
                        env=env, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "verdict: PASS" in r.stdout
+    assert "verdict: PASS (fixed QEMU certified, zero known failures)" in \
+        r.stderr
     assert f"results in {out}" in r.stderr
     doc = validate_report(strict_json(out / "rig-run.json"))
     assert doc["verdict"] == "pass"
-    assert len(doc["scenarios"]) == 8
+    assert doc["qemu"]["build"] == "fixed"
+    assert {p["name"] for p in doc["profiles"]} == {
+        "whql-rsc", "conformance", "starvation"}
     assert checks_by_status(doc, "fail") == []
+    assert checks_by_status(doc, "xfail") == []
+    stock = validate_report(strict_json(out / "stock" / "rig-run.json"))
+    assert stock["qemu"]["build"] == "stock"
+    assert "stock deviations:" in r.stdout
+    assert "  0006: " in r.stdout  # the header fix shows in most scenarios
+    deviations = (out / "stock" / "deviations.txt").read_text()
+    assert "conformance/ece-ipv4 no-cross-boundary [fixed by 0003;0006]" in \
+        deviations
     # The WHQL bars were evaluated, not skipped.
     whql = [s for s in doc["scenarios"] if s["name"].startswith("whql")]
     for s in whql:
@@ -218,25 +231,45 @@ def test_conformance_on_both_builds(rig, qemu_binary, stock_binary, tmp_path,
             assert s["views"]["oracle"]["reference"] == "spec"
     if build == "stock":
         assert checks_by_status(doc, "xfail"), "deviations must be reported"
+        for s in doc["scenarios"]:
+            for c in s["checks"]:
+                if c["status"] == "xfail":
+                    assert s["fixed_by"] and "fixed by" in c["detail"], s
+    else:
+        # Certification: zero known failures on the fixed build.
+        assert checks_by_status(doc, "xfail") == []
+        assert checks_by_status(doc, "xpass") == []
     validate_junit(tmp_path / "c.xml", doc)
 
 
-def test_no_rsc_and_starvation(rig, qemu_binary, tmp_path):
+@pytest.mark.parametrize("build", ["stock", "fixed"])
+def test_no_rsc_and_starvation(rig, qemu_binary, stock_binary, tmp_path,
+                               build):
+    """RX ring full at drain time: stock loses the unit (a known failure
+    fixed by 0010), fixed delivers every byte with purge_failed 0."""
     r = run_rig(rig, qemu_binary, PROFILES / "no-rsc.ini",
-                PROFILES / "starvation.ini", "--json", tmp_path / "n.json")
+                PROFILES / "starvation.ini", "--qemu", build, "--json",
+                tmp_path / "n.json")
     doc = validate_report(strict_json(tmp_path / "n.json"))
     assert r.returncode == 0, r.stdout + r.stderr
     for s in doc["scenarios"]:
         if s["profile"] == "no-rsc":
             assert s["views"]["guest"]["totals"]["coalesced_frames"] == 0
-        else:
-            status = {c["name"]: c for c in s["checks"]}
-            # The data loss is reported as the known QEMU bug.
+            continue
+        status = {c["name"]: c for c in s["checks"]}
+        counters = s["views"]["device"]["counters"][s["family"]]
+        if build == "stock":
             assert status["payload-conserved"]["status"] == "xfail"
             assert "lost" in status["payload-conserved"]["observed"]
-            assert status["oracle-spec"]["status"] == "pass"
-            counters = s["views"]["device"]["counters"][s["family"]]
+            assert "fixed by 0010" in status["payload-conserved"]["detail"]
+            assert status["oracle-qemu"]["status"] == "pass"
             assert counters["purge_failed"] > 0
+        else:
+            assert status["payload-conserved"]["status"] == "pass"
+            assert "0 bytes lost" in status["payload-conserved"]["observed"]
+            assert status["oracle-spec"]["status"] == "pass"
+            assert counters["purge_failed"] == 0
+            assert counters["drain_failed"] == counters["final_failed"] == 0
 
 
 WRONG = """

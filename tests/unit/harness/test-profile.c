@@ -344,12 +344,15 @@ static void test_shipped_conformance(void **state)
 
     assert_non_null(p);
     assert_int_equal(p->clock, PROFILE_CLOCK_QTEST);
-    assert_false(p->spec_must_pass);
+    /* Certification: spec mode on fixed, deviations per build only. */
+    assert_true(p->spec_must_pass);
     assert_true(p->scenarios->len >= 30);
     for (guint i = 0; i < p->scenarios->len; i++) {
         const ProfileScenario *s = g_ptr_array_index(p->scenarios, i);
 
         assert_true(s->oracle);
+        assert_null(s->known_failures);
+        assert_true(!s->stock_known_failures || s->fixed_by);
     }
 }
 

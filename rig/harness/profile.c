@@ -56,6 +56,7 @@ static const char *const scenario_keys[] = {
     "rx_ring",
     "vnet_hdr",
     "pad_to_min",
+    "rsc_off_at_slot",
     "expect_frames",
     "expect_coalesced_frames",
     "min_coalescing_ratio",
@@ -658,6 +659,8 @@ static ProfileScenario *loader_read_scenario(const Loader *l, const char *g,
         !loader_get_choice(l, g, "vnet_hdr", vnet_hdrs, PROFILE_VNET_NONE,
                            FALSE, &vnet_hdr, error) ||
         !loader_get_bool(l, g, "pad_to_min", FALSE, &s->pad_to_min, error) ||
+        !loader_get_guint(l, g, "rsc_off_at_slot", 0, 10000000, 0,
+                          &s->rsc_off_at_slot, error) ||
         !loader_get_uint(l, g, "expect_frames", 0, G_MAXINT32, G_MAXUINT64,
                          &frames, error) ||
         !loader_get_uint(l, g, "expect_coalesced_frames", 0, G_MAXINT32,

@@ -89,6 +89,8 @@ typedef struct {
     ProfileRxRing rx_ring;
     ProfileVnetHdr vnet_hdr; /* how the frames reach the tap */
     gboolean pad_to_min;     /* frames below 60 bytes padded, as a NIC does */
+    guint rsc_off_at_slot;   /* 1-based slot where the guest turns RSC off
+                              * (CTRL_GUEST_OFFLOADS_SET), 0 = never */
 
     /* Expectations; an unset one is not checked (and not reported). */
     gint64 expect_frames;           /* data frames delivered, -1 = unset */

@@ -43,6 +43,7 @@ typedef struct {
     CheckScenario *cs;
     RunFlows *flows;
     RscOracle *oracle[2]; /* qemu mode, spec mode; NULL in real time */
+    guint64 offloads_before; /* rsc_off_at_slot: the guest's offloads */
     TrafgenEndpoints ep;
     guint guest_from;
     gboolean stats_ok;
@@ -394,6 +395,30 @@ static gboolean world_alive(gpointer world, GError **error)
     return check_alive(world, error);
 }
 
+/*
+ * rsc_off_at_slot: the guest turns RSC off as NetKVM does when Windows
+ * disables it (GUEST_CSUM and RSC_EXT without the TSO bits), and on again
+ * with the offloads it had.
+ */
+static gboolean world_set_rsc(gpointer world, gboolean on, GError **error)
+{
+    ScenarioRun *r = world;
+    guint64 offloads = r->offloads_before;
+
+    if (!on) {
+        r->offloads_before = rig_guest_net_get_offloads(r->env->guest);
+        offloads = r->offloads_before &
+                   ~(RIG_BIT(RIG_VIRTIO_NET_F_GUEST_TSO4) |
+                     RIG_BIT(RIG_VIRTIO_NET_F_GUEST_TSO6));
+    }
+    if (!rig_guest_net_set_offloads(r->env->guest, offloads, error)) {
+        g_prefix_error(error, "rsc_off_at_slot: turning RSC %s: ",
+                       on ? "on again" : "off");
+        return fail_with_cause(r, error);
+    }
+    return TRUE;
+}
+
 static const RunWorldOps REAL_WORLD = {
     .inject = world_inject,
     .vclock = world_vclock,
@@ -404,6 +429,7 @@ static const RunWorldOps REAL_WORLD = {
     .starve = world_starve,
     .post_rx = world_post_rx,
     .alive = world_alive,
+    .set_rsc = world_set_rsc,
 };
 
 /* The slot loop's observer: the sent view, the pcap and the oracles. */
@@ -428,9 +454,20 @@ static void observe_rx_buffers(gpointer user_data, gint64 t_ns, guint64 count)
     }
 }
 
+static void observe_rsc(gpointer user_data, gint64 t_ns, gboolean on)
+{
+    ScenarioRun *r = user_data;
+
+    for (guint i = 0; i < G_N_ELEMENTS(r->oracle); i++) {
+        rsc_oracle_set_rsc(r->oracle[i], (guint64)t_ns, on && r->env->rsc_ipv4,
+                           on && r->env->rsc_ipv6);
+    }
+}
+
 static const RunSlotsObserver ORACLE_OBSERVER = {
     .sent = observe_sent,
     .rx_buffers = observe_rx_buffers,
+    .rsc = observe_rsc,
 };
 
 static gboolean run_deterministic(ScenarioRun *r, TrafgenPattern *pattern,
@@ -449,6 +486,7 @@ static gboolean run_deterministic(ScenarioRun *r, TrafgenPattern *pattern,
         .fill_at_drain = sc->rx_ring == PROFILE_RX_FULL_AT_DRAIN,
         .vnet = scenario_vnet_mode(sc),
         .pad_to_min = sc->pad_to_min,
+        .rsc_off_at_slot = sc->rsc_off_at_slot,
     };
 
     if (!run_slots(&config, &REAL_WORLD, r, &ORACLE_OBSERVER, r, error)) {

@@ -164,15 +164,30 @@ gboolean run_slots(const RunSlotsConfig *config, const RunWorldOps *ops,
                .user_data = user_data};
     g_autofree TrafgenCursor *cursors = g_new0(TrafgenCursor, config->flows);
     g_autofree guint8 *frame = g_malloc(RIG_NET_FRAME_MAX);
-    gboolean saw_data = FALSE, filled = FALSE;
+    gboolean saw_data = FALSE, filled = FALSE, rsc_off = FALSE;
+    guint slot = 0;
 
     for (guint f = 0; f < config->flows; f++) {
         trafgen_cursor_init(&cursors[f], config->pattern, f, config->payload,
                             config->ipv6);
     }
+    if (config->rsc_off_at_slot && !ops->set_rsc) {
+        g_set_error(error, RUN_ERROR, RUN_ERROR_FAILED,
+                    "rsc_off_at_slot: this world can not turn RSC off");
+        return FALSE;
+    }
     for (;;) {
         gboolean any = FALSE, idle_slot = FALSE;
 
+        if (++slot == config->rsc_off_at_slot) {
+            if (!ops->set_rsc(world, FALSE, error)) {
+                return FALSE;
+            }
+            rsc_off = TRUE;
+            if (observer != NULL && observer->rsc != NULL) {
+                observer->rsc(user_data, ops->vclock(world), FALSE);
+            }
+        }
         for (guint f = 0; f < config->flows; f++) {
             TrafgenSegment seg;
             ssize_t len;
@@ -215,9 +230,11 @@ gboolean run_slots(const RunSlotsConfig *config, const RunWorldOps *ops,
             return FALSE;
         }
     }
-    /* Let every drain timer fire, then give the guest its buffers back. */
+    /* Let every drain timer fire, then give the guest its buffers back
+     * (and RSC, for the next scenario). */
     return step_drain(&s, config->period_ns, 2 * config->interval_ns, error) &&
            starve_end(&s, error) &&
            step_drain(&s, config->period_ns, 2 * config->interval_ns, error) &&
-           run_slots_harvest_quiet(ops, world, 5, error);
+           run_slots_harvest_quiet(ops, world, 5, error) &&
+           (!rsc_off || ops->set_rsc(world, TRUE, error));
 }

@@ -34,6 +34,8 @@ typedef struct {
     gboolean fill_at_drain;
     TrafgenVnetMode vnet;
     gboolean pad_to_min; /* frames below 60 bytes padded, as a NIC does */
+    guint rsc_off_at_slot; /* 1-based slot before which the guest turns RSC
+                            * off (on again after the drain); 0 = never */
 } RunSlotsConfig;
 
 typedef struct {
@@ -43,6 +45,8 @@ typedef struct {
                  const guint8 *frame, gsize len);
     /* The guest's RX capacity changed: @count buffers from now on. */
     void (*rx_buffers)(gpointer user_data, gint64 t_ns, guint64 count);
+    /* The guest turned RSC off (rsc_off_at_slot); NULL-able. */
+    void (*rsc)(gpointer user_data, gint64 t_ns, gboolean on);
 } RunSlotsObserver;
 
 /**

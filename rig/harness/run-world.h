@@ -42,6 +42,9 @@ typedef struct {
     /* FALSE (with the reason) when the world is gone or the run is over:
      * QEMU exited, a signal, the scenario's time limit. */
     gboolean (*alive)(gpointer world, GError **error);
+    /* The guest turns RSC off (FALSE) or back on (CTRL_GUEST_OFFLOADS_SET);
+     * NULL: the world can not (rsc_off_at_slot is then an error). */
+    gboolean (*set_rsc)(gpointer world, gboolean on, GError **error);
 } RunWorldOps;
 
 G_END_DECLS

@@ -637,6 +637,28 @@ void rsc_oracle_post_rx_buffers(RscOracle *o, guint64 t_ns, guint64 count)
     rsc_oracle_set_rx_buffers(o, t_ns, total);
 }
 
+void rsc_oracle_set_rsc(RscOracle *o, guint64 t_ns, gboolean ipv4_enabled,
+                        gboolean ipv6_enabled)
+{
+    g_return_if_fail(o != NULL);
+
+    rsc_oracle_advance(o, t_ns);
+    if (has_fix(o, RSC_FIX_FLUSH) && (!ipv4_enabled != !o->cfg.ipv4_enabled ||
+                                      !ipv6_enabled != !o->cfg.ipv6_enabled)) {
+        for (int f = 0; f < RSC_FAMILY_COUNT; f++) {
+            RscChain *chain = &o->chains[f];
+
+            /* An undeliverable unit waits for buffers (RSC_FIX_RING_FULL). */
+            for (GList *l = chain->segs.head, *next; l; l = next) {
+                next = l->next;
+                rsc_drain_seg(o, (RscFamily)f, l->data, RSC_CAUSE_DRAIN);
+            }
+        }
+    }
+    o->cfg.ipv4_enabled = ipv4_enabled;
+    o->cfg.ipv6_enabled = ipv6_enabled;
+}
+
 RscDelivered *rsc_oracle_pop_delivered(RscOracle *o)
 {
     g_return_val_if_fail(o != NULL, NULL);

@@ -211,6 +211,22 @@ void rsc_oracle_set_rx_buffers(RscOracle *o, guint64 t_ns, guint64 count);
 void rsc_oracle_post_rx_buffers(RscOracle *o, guint64 t_ns, guint64 count);
 
 /**
+ * rsc_oracle_set_rsc:
+ * @o: the oracle
+ * @t_ns: when the guest's CTRL_GUEST_OFFLOADS_SET is accepted
+ * @ipv4_enabled: RSC for IPv4 from now on
+ * @ipv6_enabled: RSC for IPv6 from now on
+ *
+ * The guest turns RSC on or off per family.  Stock QEMU leaves the cached
+ * units where they are (its drain timer still delivers them, after frames
+ * that arrive meanwhile); the fixed build (RSC_FIX_FLUSH) delivers every
+ * cached unit before the command completes when the state changes, as
+ * Microsoft requires of disabling RSC.
+ */
+void rsc_oracle_set_rsc(RscOracle *o, guint64 t_ns, gboolean ipv4_enabled,
+                        gboolean ipv6_enabled);
+
+/**
  * rsc_oracle_pop_delivered:
  * @o: the oracle
  *

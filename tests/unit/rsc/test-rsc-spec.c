@@ -496,6 +496,41 @@ static void test_retransmission_with_new_window(void **state)
     }
 }
 
+/* Patch flush: turning RSC off delivers the cached units at once; stock
+ * keeps them until its timer, after frames that arrive meanwhile. */
+static void test_rsc_off_flushes(void **state)
+{
+    for (int m = RSC_MODE_QEMU; m <= RSC_MODE_SPEC; m++) {
+        g_autoptr(RscOracle) o = tu_oracle((RscMode)m, TRUE, TRUE);
+        RigNetFrameDesc a = tu_tcp(4, 0, TU_SEQ, RIG_TCP_ACK, TU_MSS);
+        RigNetFrameDesc b = tu_tcp(4, 0, TU_SEQ + TU_MSS, RIG_TCP_ACK, TU_MSS);
+        RigNetFrameDesc c =
+            tu_tcp(4, 0, TU_SEQ + 2 * TU_MSS, RIG_TCP_ACK, TU_MSS);
+        TuExpect e[2] = {tu_coalesced((RscMode)m, 4), TU_ANY};
+
+        tu_feed(o, 0, &a);
+        tu_feed(o, 1, &b);
+        rsc_oracle_set_rsc(o, 2, FALSE, FALSE);
+        tu_feed(o, 3, &c);
+        rsc_oracle_flush(o);
+        e[0].segments = 2;
+        e[0].seq = TU_SEQ;
+        e[1].cause = RSC_CAUSE_NORMAL;
+        e[1].seq = TU_SEQ + 2 * TU_MSS;
+        if (m == RSC_MODE_QEMU) {
+            /* The timer delivers the unit after the newer segment. */
+            TuExpect late[2] = {e[1], e[0]};
+
+            late[1].cause = RSC_CAUSE_TIMER;
+            tu_expect_frames(o, 2, late);
+        } else {
+            e[0].cause = RSC_CAUSE_DRAIN;
+            e[0].t_ns = 2;
+            tu_expect_frames(o, 2, e);
+        }
+    }
+}
+
 /* A fixed build bisected at one patch: only that rule differs. */
 static void test_partial_fix_set(void **state)
 {
@@ -558,6 +593,7 @@ int main(void)
         cmocka_unit_test(test_df_fragment_bypassed),
         cmocka_unit_test(test_retransmission_with_new_window),
         cmocka_unit_test(test_partial_fix_set),
+        cmocka_unit_test(test_rsc_off_flushes),
         cmocka_unit_test(test_fixes_for_patches),
     };
 

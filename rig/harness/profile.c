@@ -743,8 +743,7 @@ static gboolean loader_read_scenarios(const Loader *l, Profile *p,
             loader_set_error(l, error, PROFILE_ERROR_INVALID, groups[i],
                              "payload",
                              "expected an integer from 1 to %u (the %s MSS "
-                             "at the tap's MTU of %u; more only with "
-                             "vnet_hdr = gso), got %u",
+                             "at the tap's MTU of %u), got %u",
                              profile_family_mss(s->family),
                              s->family == PROFILE_FAMILY_IPV6 ? "IPv6" : "IPv4",
                              PROFILE_MTU, s->payload);

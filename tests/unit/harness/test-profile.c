@@ -125,8 +125,7 @@ static const BadCase bad_cases[] = {
     /* issue 11 item 9: above the MSS failed at run time (Message too long) */
     {HEAD SCENARIO "payload = 1461\n", PROFILE_ERROR_INVALID,
      "bad.ini: [scenario a] payload: expected an integer from 1 to 1460 (the "
-     "IPv4 MSS at the tap's MTU of 1500; more only with vnet_hdr = gso), "
-     "got 1461"},
+     "IPv4 MSS at the tap's MTU of 1500), got 1461"},
     {HEAD "[scenario b]\nfamily = ipv6\npattern = whql\npayload = 1441\n",
      PROFILE_ERROR_INVALID,
      "[scenario b] payload: expected an integer from 1 to 1440 (the IPv6 MSS"},

@@ -264,8 +264,7 @@ static gboolean choose_capabilities(RunEnv *env, const char *qemu,
  * bisected) patch by patch passes after each one.  A fix patch the oracle
  * does not know is modelled as nothing, and said.
  */
-static gboolean choose_spec_fixes(RunEnv *env, Report *report,
-                                  GError **error)
+static gboolean choose_spec_fixes(RunEnv *env, Report *report, GError **error)
 {
     ReportProfile *rp =
         report->profiles->len
@@ -286,8 +285,7 @@ static gboolean choose_spec_fixes(RunEnv *env, Report *report,
             g_prefix_error(error, "RIG_ORACLE_FIXES: ");
             return FALSE;
         }
-        g_printerr("rig run: RIG_ORACLE_FIXES: spec mode models %s\n",
-                   forced);
+        g_printerr("rig run: RIG_ORACLE_FIXES: spec mode models %s\n", forced);
     }
     if (unknown) {
         g_printerr("rig run: warning: the oracle does not know what %s "

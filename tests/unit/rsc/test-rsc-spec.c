@@ -451,9 +451,10 @@ static void test_df_fragment_bypassed(void **state)
         rsc_oracle_flush(o);
         if (m == RSC_MODE_QEMU) {
             /* Stock: merged like any segment. */
-            tu_expect_stats(o, RSC_FAMILY_IPV4, "received=2,cache=1,"
-                                                "empty_cache=1,coalesced=1,"
-                                                "timer=1");
+            tu_expect_stats(o, RSC_FAMILY_IPV4,
+                            "received=2,cache=1,"
+                            "empty_cache=1,coalesced=1,"
+                            "timer=1");
         } else {
             tu_expect_stats(o, RSC_FAMILY_IPV4,
                             "received=2,cache=1,empty_cache=1,ip_frag=1,"
@@ -489,9 +490,10 @@ static void test_retransmission_with_new_window(void **state)
             e[1].cause = RSC_CAUSE_FINAL;
             e[1].payload = 1400;
             tu_expect_frames(o, 2, e);
-            tu_expect_stats(o, RSC_FAMILY_IPV4, "received=2,cache=1,"
-                                                "empty_cache=1,timer=1,"
-                                                "data_out_of_order=1");
+            tu_expect_stats(o, RSC_FAMILY_IPV4,
+                            "received=2,cache=1,"
+                            "empty_cache=1,timer=1,"
+                            "data_out_of_order=1");
         }
     }
 }
@@ -542,8 +544,8 @@ static void test_partial_fix_set(void **state)
     g_autoptr(RscOracle) o = rsc_oracle_new(&cfg);
     RigNetFrameDesc a = tu_tcp(4, 0, TU_SEQ, RIG_TCP_ACK, TU_MSS);
     RigNetFrameDesc b = tu_tcp(4, 0, TU_SEQ + TU_MSS, RIG_TCP_ACK, TU_MSS);
-    RigNetFrameDesc e = tu_tcp(4, 0, TU_SEQ + 2 * TU_MSS,
-                               RIG_TCP_ACK | RIG_TCP_ECE, TU_MSS);
+    RigNetFrameDesc e =
+        tu_tcp(4, 0, TU_SEQ + 2 * TU_MSS, RIG_TCP_ACK | RIG_TCP_ECE, TU_MSS);
     TuExpect x[2] = {tu_coalesced(RSC_MODE_QEMU, 4), TU_ANY};
     g_autofree char *names = rsc_fixes_describe(RSC_FIX_ECE_CWR | RSC_FIX_PSH);
 

@@ -407,9 +407,8 @@ static gboolean world_set_rsc(gpointer world, gboolean on, GError **error)
 
     if (!on) {
         r->offloads_before = rig_guest_net_get_offloads(r->env->guest);
-        offloads = r->offloads_before &
-                   ~(RIG_BIT(RIG_VIRTIO_NET_F_GUEST_TSO4) |
-                     RIG_BIT(RIG_VIRTIO_NET_F_GUEST_TSO6));
+        offloads = r->offloads_before & ~(RIG_BIT(RIG_VIRTIO_NET_F_GUEST_TSO4) |
+                                          RIG_BIT(RIG_VIRTIO_NET_F_GUEST_TSO6));
     }
     if (!rig_guest_net_set_offloads(r->env->guest, offloads, error)) {
         g_prefix_error(error, "rsc_off_at_slot: turning RSC %s: ",

@@ -33,7 +33,7 @@ typedef struct {
     gint64 interval_ns; /* rsc_interval: the drain waits 2 x it, twice */
     gboolean fill_at_drain;
     TrafgenVnetMode vnet;
-    gboolean pad_to_min; /* frames below 60 bytes padded, as a NIC does */
+    gboolean pad_to_min;   /* frames below 60 bytes padded, as a NIC does */
     guint rsc_off_at_slot; /* 1-based slot before which the guest turns RSC
                             * off (on again after the drain); 0 = never */
 } RunSlotsConfig;

@@ -42,6 +42,7 @@ static const RscFixPatch fix_patches[] = {
     {"IPv4-fragments", RSC_FIX_FRAGMENT},
     {"retransmitted", RSC_FIX_RETRANS},
     /* Not a coalescing rule: nothing for the oracle to model. */
+    {"read-past-a-short", 0}, /* 0019: an out-of-bounds read, same bypass */
     {"rsc_interval", 0},
     {"rsc-interval", 0},
 };

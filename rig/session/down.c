@@ -113,9 +113,25 @@ void session_remove_dir(const char *dir)
 
 gboolean session_down(const char *state_root, guint id, GError **error)
 {
-    g_autoptr(SessionState) state = session_state_load(state_root, id, error);
+    const char *root = state_root != NULL ? state_root : session_state_root();
+    g_autofree char *dir = session_dir(state_root, id);
+    g_autoptr(SessionState) state = NULL;
 
+    if (!session_check_private_dir(root, error) ||
+        !session_check_private_dir(dir, error)) {
+        return FALSE;
+    }
+    state = session_state_load(state_root, id, error);
     if (state == NULL) {
+        /*
+         * A damaged state file names nothing we may act on, but the
+         * session's QEMUs are still known by their command lines.
+         */
+        g_autofree char *marker = g_strconcat(dir, "/", NULL);
+        GError *ignored = NULL;
+
+        stop_stragglers(marker, &ignored);
+        g_clear_error(&ignored);
         return FALSE;
     }
     if (!session_teardown(state, error)) {

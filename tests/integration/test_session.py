@@ -690,3 +690,23 @@ def test_image_path_with_comma_and_directory(rig, guest, images, tmp_path):
         run_rig(rig, "down", "--id", "11", "--state-dir", state_dir)
     finally:
         force_cleanup(rig, state_dir)
+
+
+def test_down_with_damaged_state_still_stops_its_processes(rig, tmp_path):
+    """A state file too damaged to act on names no interface `down` may
+    delete, but the session's processes are still found by the session
+    directory on their command line: `down` stops them and fails."""
+    state_dir = tmp_path / "state"
+    d = write_state(state_dir, 6, {"vms": [{}]})
+    stray = subprocess.Popen(["/usr/bin/python3", "-c",
+                              "import time; time.sleep(120)", f"{d}/x.qmp"])
+    try:
+        proc = run_rig(rig, "down", "--id", "6", "--state-dir", state_dir,
+                       check=False)
+        assert proc.returncode == 1
+        assert "not a valid session state file" in proc.stderr
+        assert stray.wait(timeout=20) is not None
+        assert d.exists()
+    finally:
+        if stray.poll() is None:
+            stray.kill()

@@ -338,15 +338,6 @@ static gboolean tap_taken(Campaign *c, guint64 *ret_taken, GError **error)
     return TRUE;
 }
 
-/* RX buffers posted and not harvested (one per frame: big buffers). */
-static guint64 outstanding_buffers(Campaign *c)
-{
-    const RigGuestCounters *k = rig_guest_net_get_counters(c->guest);
-    guint64 used = rig_guest_net_get_frames(c->guest)->len;
-
-    return k->buffers_posted > used ? k->buffers_posted - used : 0;
-}
-
 /*
  * Until QEMU took every frame from the tap, or stopped taking them
  * because the RX ring is empty: it then stops at the first frame that
@@ -379,7 +370,8 @@ static gboolean wait_taken(Campaign *c, GError **error)
             if (!harvest(c, NULL, error)) {
                 return FALSE;
             }
-            if (outstanding_buffers(c) == 0 && idle > STALL_US) {
+            if (rig_guest_net_free_rx_buffers(c->guest) == 0 &&
+                idle > STALL_US) {
                 return campaign_alive(c, error);
             }
         }
@@ -390,7 +382,8 @@ static gboolean wait_taken(Campaign *c, GError **error)
                         " RX buffers posted (%" G_GUINT64_FORMAT
                         " of %" G_GUINT64_FORMAT " taken)",
                         c->round, (int)(STUCK_US / G_USEC_PER_SEC),
-                        outstanding_buffers(c), taken, c->injected);
+                        rig_guest_net_free_rx_buffers(c->guest), taken,
+                        c->injected);
             return FALSE;
         }
         if (!campaign_alive(c, error)) {
@@ -409,7 +402,7 @@ static gboolean fill_ring(Campaign *c, GError **error)
     if (!harvest(c, NULL, error)) {
         return FALSE;
     }
-    outstanding = outstanding_buffers(c);
+    outstanding = rig_guest_net_free_rx_buffers(c->guest);
     RigNetFrameDesc d = {
         .family = 4,
         .protocol = RIG_IPPROTO_UDP,

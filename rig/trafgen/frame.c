@@ -112,7 +112,7 @@ ssize_t trafgen_frame_build(const TrafgenEndpoints *endpoints,
          * retransmission is recognisable */
         d.ip_id = (uint16_t)(segment->seq ^ (segment->seq >> 16));
         d.df = !knobs->nodf && !knobs->frag;
-        d.mf = knobs->frag;
+        d.mf = knobs->frag || knobs->dfmf;
         if (knobs->ipopt) {
             d.ipv4_options = ipv4_option;
             d.ipv4_options_len = sizeof(ipv4_option);

@@ -135,6 +135,7 @@ static gboolean parse_knob(TrafgenStep *step, const char *knob, GError **error)
         {"ipopt", G_STRUCT_OFFSET(TrafgenKnobs, ipopt)},
         {"nodf", G_STRUCT_OFFSET(TrafgenKnobs, nodf)},
         {"frag", G_STRUCT_OFFSET(TrafgenKnobs, frag)},
+        {"dfmf", G_STRUCT_OFFSET(TrafgenKnobs, dfmf)},
         {"ecn", G_STRUCT_OFFSET(TrafgenKnobs, ecn)},
         {"exthdr", G_STRUCT_OFFSET(TrafgenKnobs, exthdr)},
         {"badcsum", G_STRUCT_OFFSET(TrafgenKnobs, badcsum)},
@@ -286,6 +287,8 @@ gboolean trafgen_pattern_check_family(const TrafgenPattern *pattern,
             bad = "ipopt is IPv4 only (use exthdr)";
         } else if (ipv6 && step->knobs.nodf) {
             bad = "nodf is IPv4 only";
+        } else if (ipv6 && step->knobs.dfmf) {
+            bad = "dfmf is IPv4 only";
         } else if (ipv6 && step->knobs.badipcsum) {
             bad = "badipcsum is IPv4 only (IPv6 has no header checksum)";
         } else if (!ipv6 && step->knobs.exthdr) {

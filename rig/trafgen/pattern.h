@@ -48,6 +48,7 @@ typedef struct {
     gboolean ipopt;     /* IPv4 options (IHL 6, router alert) */
     gboolean nodf;      /* IPv4 without DF */
     gboolean frag;      /* IPv4 MF set / IPv6 fragment header */
+    gboolean dfmf;      /* IPv4 MF set with DF kept (a broken sender) */
     gboolean ecn;       /* CE in TOS / traffic class */
     gboolean exthdr;    /* IPv6 hop-by-hop options header */
     gboolean badcsum;   /* TCP/UDP checksum off by one */
@@ -237,6 +238,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrafgenPattern, trafgen_pattern_free)
     "header\n"                                                                 \
     "    nodf        IPv4 without DF          frag    IPv4 MF / IPv6 frag "    \
     "hdr\n"                                                                    \
+    "    dfmf        IPv4 MF with DF kept (a fragment that says DF)\n"       \
     "    badcsum     wrong TCP/UDP checksum   badipcsum wrong IPv4 checksum\n" \
     "    iplen=short|long  IP length below the headers / beyond the frame\n"   \
     "    trunc=N     cut the frame to N bytes\n"                               \

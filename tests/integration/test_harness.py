@@ -452,8 +452,6 @@ NOT_SHOWN_BY_A_SCENARIO = {
             "rig session set-interval show it",
     "0014": "a TCP data offset below 5 or past the segment: rsc-trafgen has "
             "no knob for it; the campaign sweeps the data offset",
-    "0017": "a DF|MF fragment: rsc-trafgen has no knob for it; the "
-            "campaign (rig fuzz-device) shows it",
     "0019": "an out-of-bounds read with no visible effect: the ASan "
             "campaign shows it",
 }

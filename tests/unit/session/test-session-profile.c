@@ -161,6 +161,48 @@ static void test_load_missing_file(void **state)
                                 SESSION_PROFILE_ERROR_IO));
 }
 
+/* The per-client options HCK labs use, and the test taps' offload. */
+static void test_client_options(void **state)
+{
+    static const char ini[] =
+        "[session]\ntrace_events = virtio_net_rsc_*\n"
+        "[test]\ntap_tx_offload = true\n"
+        "[client1]\nqueues = 4\nlink_speed = 10000\nextra_nic = e1000e\n"
+        "world = true\ntrace_events = virtio_set_status, virtio_notify\n";
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SessionProfile) p =
+        session_profile_load_data(ini, "c.ini", &error);
+    SessionVmSpec *c1;
+    SessionVmSpec *c2;
+    SessionVmSpec *st;
+
+    assert_non_null(p);
+    assert_true(p->test_tap_tx_offload);
+    c1 = session_profile_find_vm(p, "client1");
+    c2 = session_profile_find_vm(p, "client2");
+    st = session_profile_find_vm(p, "studio");
+    assert_int_equal(c1->queues, 4);
+    assert_int_equal(c1->link_speed, 10000);
+    assert_string_equal(c1->extra_nic, "e1000e");
+    assert_true(c1->world);
+    assert_int_equal(g_strv_length(c1->trace_events), 2);
+    assert_string_equal(c1->trace_events[1], "virtio_notify");
+    /* [session] sets the default of every VM. */
+    assert_string_equal(c2->trace_events[0], "virtio_net_rsc_*");
+    assert_string_equal(st->trace_events[0], "virtio_net_rsc_*");
+    assert_int_equal(c2->queues, 1);
+    assert_null(c2->extra_nic);
+    assert_false(c2->world);
+
+    expect_error("[client1]\nqueues = 17\n", "bad.ini: [client1] queues:");
+    expect_error("[client1]\nqueues = 0\n", "[client1] queues:");
+    expect_error("[studio]\nqueues = 2\n", "[studio] queues: unknown key");
+    expect_error("[client1]\ntrace_events = a;b\n",
+                 "[client1] trace_events: \"a;b\" is not a trace event");
+    expect_error("[test]\ntap_tx_offload = sometimes\n",
+                 "[test] tap_tx_offload");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -170,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_same_last_mac_byte_refused),
         cmocka_unit_test(test_mac_helpers),
         cmocka_unit_test(test_load_missing_file),
+        cmocka_unit_test(test_client_options),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

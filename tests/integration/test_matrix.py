@@ -5,6 +5,7 @@ rig's stock build), and the example CI jobs that fan the matrix out.
 
 import json
 import os
+import re
 import subprocess
 import xml.etree.ElementTree as ET
 
@@ -162,6 +163,21 @@ def test_a_failure_and_an_error_set_the_exit_status(tmp_path):
         "error"
 
 
+def test_a_deviation_missing_on_the_clock_fallback_is_inconclusive(tmp_path):
+    path = row(tmp_path, "old", [
+        scenario("padding-ipv4", [check("payload-conserved", "xpass",
+                                        "listed in stock_known_failures"),
+                                  check("rsc-info", "pass")])])
+    doc = json.loads(path.read_text())
+    doc["run"]["profiles"][0]["clock_fallback"] = "needs accel-qtest (...)"
+    path.write_text(json.dumps(doc))
+    r, table, _ = merge(path, tmp_path=tmp_path)
+    assert r.returncode == 0, r.stderr
+    cell = table["cells"]["old"]["conformance/padding"]
+    assert cell["label"] == "pass*"
+    assert cell["notes"] == ["skipped payload-conserved: needs accel-qtest"]
+
+
 def test_a_rule_a_build_did_not_run_is_an_error(tmp_path):
     a = row(tmp_path, "a", [scenario("fin-ipv4", [check("rsc-info", "pass")]),
                             scenario("rst-ipv4", [check("rsc-info", "pass")])])
@@ -266,3 +282,26 @@ def test_ci_examples_fan_out_the_default_rows():
     assert merge_job["needs"] == "row"
     assert any("ci/matrix-merge matrix-results/*.row.json" in s.get("run", "")
                for s in merge_job["steps"])
+
+
+def test_readme_shows_the_table_of_the_five_builds():
+    """The headline result: the README's matrix block has a row for every
+    default build in each table, and every footnote a cell cites."""
+    readme = (SOURCE_DIR / "README.md").read_text()
+    block = readme.split("<!-- matrix:begin")[1].split("<!-- matrix:end")[0]
+    tables = [line for line in block.splitlines() if line.startswith("| ")]
+    headers = [line for line in tables if line.startswith("| build |")]
+    assert headers
+    for name in DEFAULT_ROWS:
+        assert sum(line.startswith(f"| {name} |") for line in tables) == \
+            len(headers), name
+    notes = {int(n) for n in re.findall(r"^(\d+)\. ", block, re.M)}
+    for line in tables:
+        for cell in line.strip("|").split("|")[1:]:
+            if "<sup>" in cell:
+                cited = cell.split("<sup>")[1].split("</sup>")[0].split(",")
+                assert {int(c) for c in cited} <= notes, cell
+            else:
+                assert cell.strip() in ("pass",) or line.startswith(
+                    "| build |"), cell
+

@@ -336,6 +336,46 @@ static void test_pure_ack_merged(void **state)
     expect_status(r, "no-cross-boundary", CHECK_PASS, NULL);
 }
 
+/*
+ * The fixed build: a window update merged after the unit's last data
+ * segment is not in csum_start; only QEMU's win_update counter shows it.
+ */
+static void test_window_update_merged_at_tail(void **state)
+{
+    Fixture *fx = *state;
+    g_autoptr(GPtrArray) r = NULL;
+
+    add_sent(fx, fx->flow_a, 1000, SEG, 0, 0);
+    add_sent(fx, fx->flow_a, 2000, SEG, 0, 10);
+    add_sent(fx, fx->flow_a, 3000, 0, 0, 20);
+    add_recv(fx, fx->flow_a, 1000, 2 * SEG, 2);
+    r = check_run_all(fx->cs);
+    expect_status(r, "segments-conserved", CHECK_FAIL, "2 (RSC segments");
+    g_clear_pointer(&r, g_ptr_array_unref);
+
+    fx->cs->device.available = TRUE;
+    fx->cs->device.delta.ipv4.win_update = 1;
+    r = check_run_all(fx->cs);
+    expect_status(r, "segments-conserved", CHECK_PASS,
+                  "3 TCP segments (2 with data)");
+}
+
+/* A data segment QEMU took for a window update (its bytes dropped) is no
+ * merged bare ACK: the counter does not excuse it. */
+static void test_window_update_counter_needs_bare_acks(void **state)
+{
+    Fixture *fx = *state;
+    g_autoptr(GPtrArray) r = NULL;
+
+    add_sent(fx, fx->flow_a, 1000, SEG, 0, 0);
+    add_sent(fx, fx->flow_a, 1000, 2 * SEG, 0, 10);
+    add_recv(fx, fx->flow_a, 1000, SEG, 1);
+    fx->cs->device.available = TRUE;
+    fx->cs->device.delta.ipv4.win_update = 1;
+    r = check_run_all(fx->cs);
+    expect_status(r, "segments-conserved", CHECK_FAIL, NULL);
+}
+
 static void test_control_flags_on_coalesced(void **state)
 {
     Fixture *fx = *state;
@@ -881,6 +921,8 @@ int main(void)
         T(test_control_segment_merged),
         T(test_spans_fin_not_syn),
         T(test_pure_ack_merged),
+        T(test_window_update_merged_at_tail),
+        T(test_window_update_counter_needs_bare_acks),
         T(test_control_flags_on_coalesced),
         T(test_options_segment_merged),
         T(test_timestamp_segment_merged),

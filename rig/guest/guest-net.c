@@ -40,6 +40,8 @@ struct RigGuestNet {
     gboolean rsc_ipv4;
     gboolean rsc_ipv6;
     guint64 d0_entries;
+    guint64 resets;       /* rig_guest_net_reset() calls that succeeded */
+    guint64 rx_reclaimed; /* posted buffers a reset took from the device */
     uint8_t mac[6];
     RigGuestRxMode rx_mode; /* the buffers posted */
     gboolean mrg_rxbuf;     /* num_buffers in the header */
@@ -504,18 +506,19 @@ static gboolean alloc_rx(RigGuestNet *net, GError **error)
     return TRUE;
 }
 
-static gboolean setup(RigGuestNet *net, GError **error)
+/*
+ * Device initialisation (virtio spec 3.1.1) from reset to DRIVER_OK, D0
+ * and the packet filter: at start and again after rig_guest_net_reset().
+ * Guest RAM is laid out from scratch: the device forgot the old rings.
+ */
+static gboolean init_device(RigGuestNet *net, GError **error)
 {
-    uint64_t mmio = RIG_PCI_MMIO_BASE;
-    uint64_t ram = net->config.ram_size;
     uint64_t required = net->profile->required;
     gboolean event_idx;
     guint posted;
 
-    rig_guest_mem_init(&net->mem, RIG_GUEST_RAM_START, ram);
-    if (!rig_virtio_pci_open(net->qtest, net->config.devfn, &mmio, &net->vp,
-                             error) ||
-        !rig_virtio_pci_reset(&net->vp, net->timeout_ms, error) ||
+    rig_guest_mem_init(&net->mem, RIG_GUEST_RAM_START, net->config.ram_size);
+    if (!rig_virtio_pci_reset(&net->vp, net->timeout_ms, error) ||
         !rig_virtio_pci_negotiate(&net->vp, net->profile->features, required,
                                   &net->offered, &net->features, error)) {
         return FALSE;
@@ -585,6 +588,52 @@ static gboolean setup(RigGuestNet *net, GError **error)
     return !net->profile->packet_filter || set_packet_filter(net, error);
 }
 
+static gboolean setup(RigGuestNet *net, GError **error)
+{
+    uint64_t mmio = RIG_PCI_MMIO_BASE;
+
+    return rig_virtio_pci_open(net->qtest, net->config.devfn, &mmio, &net->vp,
+                               error) &&
+           init_device(net, error);
+}
+
+/* The host-side state of the rings and RX buffers of the last init. */
+static void clear_queues(RigGuestNet *net)
+{
+    rig_virtq_clear(&net->rxq);
+    rig_virtq_clear(&net->txq);
+    rig_virtq_clear(&net->ctrlq);
+    g_clear_pointer(&net->rx_addr, g_free);
+    g_clear_pointer(&net->rx_table, g_free);
+    g_clear_pointer(&net->rx_posted, g_free);
+    g_clear_pointer(&net->used_tokens, g_free);
+    g_clear_pointer(&net->used_lens, g_free);
+}
+
+gboolean rig_guest_net_reset(RigGuestNet *net, GError **error)
+{
+    /* Buffers the device still held are gone with its rings. */
+    for (guint i = 0; i < net->rx_count; i++) {
+        net->rx_reclaimed += net->rx_posted[i] ? 1 : 0;
+    }
+    clear_queues(net);
+    net->rx_count = 0;
+    net->offloads = 0;
+    net->offloads_set = FALSE;
+    net->starving = FALSE;
+    if (!init_device(net, error)) {
+        g_prefix_error(error, "re-initialisation after reset: ");
+        return FALSE;
+    }
+    net->resets++;
+    return TRUE;
+}
+
+guint64 rig_guest_net_get_resets(RigGuestNet *net)
+{
+    return net->resets;
+}
+
 RigGuestNet *rig_guest_net_new(RigQtest *qtest, const RigGuestNetConfig *config,
                                GError **error)
 {
@@ -644,14 +693,7 @@ void rig_guest_net_free(RigGuestNet *net)
     }
     g_clear_error(&net->clock_error);
     g_clear_pointer(&net->ram, rig_guest_ram_free);
-    rig_virtq_clear(&net->rxq);
-    rig_virtq_clear(&net->txq);
-    rig_virtq_clear(&net->ctrlq);
-    g_free(net->rx_addr);
-    g_free(net->rx_table);
-    g_free(net->rx_posted);
-    g_free(net->used_tokens);
-    g_free(net->used_lens);
+    clear_queues(net);
     g_ptr_array_unref(net->frames);
     g_hash_table_unref(net->flows);
     g_mutex_clear(&net->clock_lock);
@@ -710,6 +752,7 @@ guint64 rig_guest_net_free_rx_buffers(RigGuestNet *net)
 
         used += mrg ? MAX(f->num_buffers, 1) : 1;
     }
+    used += net->rx_reclaimed;
     return net->counters.buffers_posted > used
                ? net->counters.buffers_posted - used
                : 0;
@@ -1038,6 +1081,8 @@ JsonNode *rig_guest_net_stats_to_json(RigGuestNet *net, gboolean with_frames)
     json_builder_set_member_name(b, "notifies_suppressed");
     json_builder_add_int_value(b, (gint64)net->rxq.notifies_suppressed);
     json_builder_end_object(b);
+    json_builder_set_member_name(b, "resets");
+    json_builder_add_int_value(b, (gint64)net->resets);
     json_builder_set_member_name(b, "starving");
     json_builder_add_boolean_value(b, net->starving);
     json_builder_set_member_name(b, "counters");

@@ -165,6 +165,28 @@ gboolean rig_guest_net_set_offloads(RigGuestNet *net, uint64_t offloads,
 gboolean rig_guest_net_enter_d0(RigGuestNet *net, GError **error);
 
 /**
+ * rig_guest_net_reset:
+ * @net: guest
+ * @error: return location for a GError
+ *
+ * A driver restart: writes 0 to device_status (virtio spec 4.1.4.3: the
+ * device resets), then initialises it again exactly as
+ * rig_guest_net_new() did: negotiation, fresh zeroed rings, the initial RX
+ * buffers, DRIVER_OK, D0 entry and the packet filter.  Frame records and
+ * counters are kept, so frames the device delivers after the reset show
+ * up after those before it.
+ *
+ * Returns: TRUE when the device runs again.
+ */
+gboolean rig_guest_net_reset(RigGuestNet *net, GError **error);
+
+/**
+ * rig_guest_net_get_resets:
+ * Returns: how many rig_guest_net_reset() calls succeeded.
+ */
+guint64 rig_guest_net_get_resets(RigGuestNet *net);
+
+/**
  * rig_guest_net_set_rsc:
  * @net: guest
  * @ipv4: 1 enable, 0 disable, -1 leave RSC for IPv4 as it is

@@ -193,9 +193,8 @@ static gboolean cmd_starve(Session *s, char **argv, const char *line,
 }
 
 /* The offloads now acked and QEMU's resulting RSC state per family. */
-static gboolean reply_offloads(Session *s)
+static void add_offloads(JsonBuilder *b, Session *s)
 {
-    JsonBuilder *b = reply_begin();
     g_autofree char *hex =
         g_strdup_printf("0x%016" G_GINT64_MODIFIER "x",
                         (guint64)rig_guest_net_get_offloads(s->net));
@@ -206,6 +205,13 @@ static gboolean reply_offloads(Session *s)
     json_builder_add_boolean_value(b, rig_guest_net_rsc_active(s->net, 4));
     json_builder_set_member_name(b, "rsc_ipv6");
     json_builder_add_boolean_value(b, rig_guest_net_rsc_active(s->net, 6));
+}
+
+static gboolean reply_offloads(Session *s)
+{
+    JsonBuilder *b = reply_begin();
+
+    add_offloads(b, s);
     reply_end(b);
     return TRUE;
 }
@@ -257,6 +263,30 @@ static gboolean cmd_d0(Session *s, char **argv, const char *line,
         return FALSE;
     }
     return reply_offloads(s);
+}
+
+static gboolean cmd_reset(Session *s, char **argv, const char *line,
+                          GError **error)
+{
+    JsonBuilder *b;
+    g_autofree char *features = NULL;
+
+    if (!rig_guest_net_reset(s->net, error)) {
+        return FALSE;
+    }
+    features = g_strdup_printf("0x%016" G_GINT64_MODIFIER "x",
+                               (guint64)rig_guest_net_get_features(s->net));
+    b = reply_begin();
+    json_builder_set_member_name(b, "resets");
+    json_builder_add_int_value(b, (gint64)rig_guest_net_get_resets(s->net));
+    json_builder_set_member_name(b, "features");
+    json_builder_add_string_value(b, features);
+    add_offloads(b, s);
+    json_builder_set_member_name(b, "rx_free");
+    json_builder_add_int_value(b,
+                               (gint64)rig_guest_net_free_rx_buffers(s->net));
+    reply_end(b);
+    return TRUE;
 }
 
 static gboolean cmd_stats(Session *s, char **argv, const char *line,
@@ -468,6 +498,7 @@ static const struct {
     {"offloads", cmd_offloads},
     {"rsc", cmd_rsc},
     {"d0", cmd_d0},
+    {"reset", cmd_reset},
     {"stats", cmd_stats},
     {"frames", cmd_stats},
     {"log", cmd_log},
@@ -489,7 +520,7 @@ static gboolean script_command(Session *s, char **argv, const char *line,
     }
     g_set_error(error, RIG_GUEST_ERROR, RIG_GUEST_ERROR_INVALID,
                 "unknown command '%s' (recv N MS, step NS, post N, starve "
-                "FRAMES US, offloads MASK, rsc on|off [4|6], d0, stats, "
+                "FRAMES US, offloads MASK, rsc on|off [4|6], d0, reset, stats, "
                 "frames, log, send HEX, "
                 "poke WIDTH ADDR VALUE, rsc-received, wait-rsc-received N MS, "
                 "rsc-stats, qmp CMD [JSON], quit)",

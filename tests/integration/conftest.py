@@ -56,6 +56,19 @@ def qemu_binary():
     return Path(path)
 
 
+@pytest.fixture(scope="session")
+def qemu_builds():
+    """Both QEMU builds, for a test that proves a fix: stock must show the
+    deviation, fixed must not."""
+    fixed = os.environ.get("RIG_QEMU", "")
+    stock = os.environ.get("RIG_QEMU_STOCK", "")
+    require(fixed and os.access(fixed, os.X_OK),
+            "no fixed QEMU: run ci/build-qemu (RIG_QEMU is unset)")
+    require(stock and os.access(stock, os.X_OK),
+            "no stock QEMU: run ci/build-qemu --stock, then ci/build")
+    return {"fixed": fixed, "stock": stock}
+
+
 def rig_binary(build_dir, relpath):
     path = build_dir / relpath
     require(path.is_file(), f"{relpath} not built in {build_dir}")

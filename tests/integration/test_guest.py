@@ -760,6 +760,71 @@ def test_d0_entry_resends_offloads(guest_factory):
     assert not reply["ok"] and "NOT_SUPPORTED" in reply["error"]
 
 
+@pytest.mark.parametrize("build", ["fixed", "stock"])
+def test_reset_drops_cached_segments(build_dir, root, qemu_builds, build):
+    """A device reset while RSC holds segments (patch 0011, rsc-decisions.md
+    "Flush"): three in-order segments are cached (the clock is ours: the
+    drain timer has not run), the driver writes 0 to device_status and
+    initialises the device again (`reset`), then the clock passes
+    rsc_interval.
+
+    Stock keeps the chain's cached unit across the reset: its drain timer
+    still fires and delivers the three segments of the old driver
+    instance into the new driver's rings, one coalesced frame of stale
+    data.  Fixed drops them at reset (they belong to rings that are gone):
+    nothing of them arrives.  On both, RSC runs again after the
+    renegotiation and a fresh flow coalesces normally."""
+    binary = rig_binary(build_dir, "rig/guest/rig-guest")
+    g = Guest(binary, qemu_builds[build], "netkvm")
+    try:
+        g.inject_and_wait(segments(g.mac, 4, 3, seq=1))
+        assert recv_all(g, 1, 300) == []
+        cached = g.call("rsc-stats")["rsc_stats"]["ipv4"]
+
+        reply = g.call("reset")
+        assert reply["resets"] == 1
+        assert reply["rsc_ipv4"] and reply["rsc_ipv6"], reply
+        assert int(reply["offloads"], 16) >> RSC_EXT & 1, reply
+        # A fresh, full RX ring (256: rig-guest's default size).
+        assert reply["rx_free"] == 256, reply
+        # Nothing of the old unit before the timer, on either build.
+        assert recv_all(g, 1, 300) == []
+        g.call(f"step {DRAIN_NS}")
+        after_reset = recv_all(g, 1, 1000)
+        drained = g.call("rsc-stats")["rsc_stats"]["ipv4"]
+
+        g.inject_and_wait(segments(g.mac, 4, 3, seq=1, sport=40001))
+        g.call(f"step {DRAIN_NS}")
+        fresh = recv_all(g, 1)
+        stats = g.stats()
+    finally:
+        g.close()
+
+    print(f"{build}: after reset {[f['flow'] for f in after_reset]}; "
+          f"rsc-stats ipv4 cache/coalesced/timer with the unit cached "
+          f"{cached['cache']}/{cached['coalesced']}/{cached['timer']}, after "
+          f"the drain step {drained['timer']}")
+    assert (cached["received"], cached["coalesced"]) == (3, 2), cached
+    if build == "stock":
+        # The deviation: the drain timer survived the reset and handed the
+        # old instance's unit to the new rings.
+        assert drained["timer"] == cached["timer"] + 1, drained
+        assert len(after_reset) == 1, after_reset
+        stale = after_reset[0]
+        assert stale["flow"].startswith("10.77.0.1:40000 "), stale
+        assert stale["coalesced"] and stale["segments"] == 3, stale
+        assert (stale["seq"], stale["seq_end"]) == (1, 3001), stale
+    else:
+        assert drained["timer"] == cached["timer"], drained
+        assert after_reset == [], after_reset
+    # The device works after the reset: the new flow coalesces.
+    assert len(fresh) == 1, fresh
+    assert fresh[0]["flow"].startswith("10.77.0.1:40001 "), fresh
+    assert fresh[0]["coalesced"] and fresh[0]["segments"] == 3, fresh
+    assert (fresh[0]["seq"], fresh[0]["seq_end"]) == (1, 3001), fresh
+    assert stats["resets"] == 1
+
+
 # ---- shared memory ------------------------------------------------------------
 
 def test_shared_and_qtest_ram_give_identical_logs(guest_factory):

@@ -10,13 +10,12 @@ clock past rsc_interval.  ACKs from the guest ask for the rest until all of
 it has arrived.  Everything stays inside rig-guest's private namespace.
 """
 
-import os
 import struct
 import subprocess
 
 import pytest
 
-from conftest import require, rig_binary
+from conftest import rig_binary
 from test_guest import DRAIN_NS, RSC_INFO, Guest, csum
 
 HOST_IP, GUEST_IP = "10.213.0.1", "10.213.0.2"
@@ -116,17 +115,6 @@ def wait_quiet(g, base, quiet_ms=300):
         if not g.call(f"wait-rsc-received {now + 1} {quiet_ms}",
                       check=False)["ok"]:
             return
-
-
-@pytest.fixture(scope="module")
-def qemu_builds():
-    fixed = os.environ.get("RIG_QEMU", "")
-    stock = os.environ.get("RIG_QEMU_STOCK", "")
-    require(fixed and os.access(fixed, os.X_OK),
-            "no fixed QEMU: run ci/build-qemu (RIG_QEMU is unset)")
-    require(stock and os.access(stock, os.X_OK),
-            "no stock QEMU: run ci/build-qemu --stock, then ci/build")
-    return {"fixed": fixed, "stock": stock}
 
 
 def run_linux_sender(g):

@@ -299,6 +299,10 @@ static int layout_compute(const RigNetFrameDesc *d, Layout *ret)
     if ((d->corrupt & RIG_NET_CORRUPT_TRUNCATE) && d->truncate_len > l.frame) {
         return -EINVAL;
     }
+    if ((d->corrupt & RIG_NET_CORRUPT_TCP_DOFF) &&
+        (d->protocol != RIG_IPPROTO_TCP || d->tcp_doff_value > 15)) {
+        return -EINVAL;
+    }
     *ret = l;
     return 0;
 }
@@ -473,6 +477,13 @@ ssize_t rig_net_build_frame(const RigNetFrameDesc *d, uint8_t *buf, size_t size)
     if (d->protocol == RIG_IPPROTO_UDP &&
         (d->corrupt & RIG_NET_CORRUPT_UDP_LEN)) {
         rig_be16_set(&((RigUdpHdr *)l4)->len, d->udp_len_value);
+    }
+    if (d->corrupt & RIG_NET_CORRUPT_TCP_DOFF) {
+        RigTcpHdr *tcp = (RigTcpHdr *)l4;
+
+        rig_be16_set(&tcp->doff_flags,
+                     (uint16_t)((d->tcp_doff_value << 12) |
+                                (rig_be16(tcp->doff_flags) & 0x0fffu)));
     }
     if (d->protocol == RIG_IPPROTO_TCP || d->protocol == RIG_IPPROTO_UDP) {
         l4_checksum(d, &l, l4);

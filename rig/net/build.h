@@ -78,6 +78,12 @@ typedef struct RigNetIpv6Ext {
 #define RIG_NET_CORRUPT_IP_LEN   0x04u
 #define RIG_NET_CORRUPT_TRUNCATE 0x08u /* cut the frame to truncate_len */
 #define RIG_NET_CORRUPT_UDP_LEN  0x10u /* UDP length := udp_len_value */
+/*
+ * TCP data offset := tcp_doff_value (0..15 words) with the bytes laid out
+ * as without it (the payload stays after the real header); the TCP
+ * checksum covers the lie, so only the header length is wrong.
+ */
+#define RIG_NET_CORRUPT_TCP_DOFF 0x20u
 
 typedef struct RigNetFrameDesc {
     /* L2 */
@@ -131,6 +137,7 @@ typedef struct RigNetFrameDesc {
     unsigned corrupt;
     uint16_t ip_len_value;
     uint16_t udp_len_value;
+    uint8_t tcp_doff_value;
     size_t truncate_len;
 } RigNetFrameDesc;
 
@@ -149,7 +156,8 @@ typedef struct RigNetFrameDesc {
  * Returns: the frame length, or -EINVAL for an impossible description
  * (unknown family, family 0 without an ethertype or with an IP ethertype or
  * with L3/L4 fields, options over 40 bytes, bad option, IP length over
- * 65535, too many extension headers), -ENOSPC when @size is too small.
+ * 65535, too many extension headers, a TCP data offset lie above 15 or
+ * without TCP), -ENOSPC when @size is too small.
  */
 ssize_t rig_net_build_frame(const RigNetFrameDesc *desc, uint8_t *buf,
                             size_t size);

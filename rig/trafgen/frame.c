@@ -176,6 +176,10 @@ ssize_t trafgen_frame_build(const TrafgenEndpoints *endpoints,
             d.ip_len_value = (uint16_t)MIN(real + 100, 65535u);
         }
     }
+    if (knobs->has_doff && d.protocol == RIG_IPPROTO_TCP) {
+        d.corrupt |= RIG_NET_CORRUPT_TCP_DOFF;
+        d.tcp_doff_value = knobs->doff;
+    }
     if (knobs->trunc >= 0) {
         d.corrupt |= RIG_NET_CORRUPT_TRUNCATE;
         d.truncate_len = (size_t)knobs->trunc;

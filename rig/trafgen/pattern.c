@@ -177,6 +177,10 @@ static gboolean parse_knob(TrafgenStep *step, const char *knob, GError **error)
                parse_u64(value, G_MAXINT32, &number)) {
         step->adv = (int32_t)number;
         return TRUE;
+    } else if (strcmp(name, "doff") == 0 && parse_u64(value, 15, &number)) {
+        step->knobs.has_doff = TRUE;
+        step->knobs.doff = (uint8_t)number;
+        return TRUE;
     } else if (strcmp(name, "trunc") == 0 && parse_u64(value, 65535, &number)) {
         step->knobs.trunc = (int32_t)number;
         return TRUE;

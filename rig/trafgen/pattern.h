@@ -54,6 +54,8 @@ typedef struct {
     gboolean badcsum;   /* TCP/UDP checksum off by one */
     gboolean badipcsum; /* IPv4 header checksum off by one */
     TrafgenIpLen iplen;
+    gboolean has_doff; /* TCP data offset field := doff, layout unchanged */
+    uint8_t doff;      /* 0..15 words */
     int32_t trunc; /* cut the frame to this many bytes, -1 = no */
 } TrafgenKnobs;
 
@@ -241,6 +243,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrafgenPattern, trafgen_pattern_free)
     "    dfmf        IPv4 MF with DF kept (a fragment that says DF)\n"       \
     "    badcsum     wrong TCP/UDP checksum   badipcsum wrong IPv4 checksum\n" \
     "    iplen=short|long  IP length below the headers / beyond the frame\n"   \
+    "    doff=N      TCP data offset field := N (0..15), bytes unchanged\n"   \
+    "                (doff=1: a header shorter than 20 bytes)\n"             \
     "    trunc=N     cut the frame to N bytes\n"                               \
     "  Built-in patterns (NAME: expansion; --count repeats it, for whql\n"     \
     "  --count is the number of segments):\n"                                  \

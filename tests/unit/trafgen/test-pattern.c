@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "net/build.h"
+#include "net/checksum.h"
 #include "net/parse.h"
 #include "trafgen/frame.h"
 #include "trafgen/pattern.h"
@@ -299,6 +300,9 @@ static void test_grammar(void **state)
         "data:foo",
         "data:seq=5",
         "data:iplen=x",
+        "data:doff=16",
+        "data:doff=-1",
+        "data:doff",
         "data*3,,fin",
         "data:psh=1",
         "ack:adv=-1",
@@ -531,6 +535,77 @@ static void test_arp_frame(void **state)
                      -ENOSPC);
 }
 
+/* doff=N lies in the data offset only: the bytes are those of a 20-byte
+ * header, the TCP checksum covers the lie, and the parser refuses a header
+ * shorter than 20 bytes or longer than the segment. */
+static void check_doff_frame(gboolean ipv6)
+{
+    g_autoptr(GArray) s = expand("data:len=20,data:doff=1:len=20,"
+                                 "data:doff=4:len=20,data:doff=15:len=20,"
+                                 "udp:doff=1",
+                                 ipv6, 0);
+    TrafgenEndpoints ep;
+    uint8_t plain[RIG_NET_FRAME_MAX];
+    uint8_t buf[RIG_NET_FRAME_MAX];
+    ssize_t n0;
+    size_t tcp_off = RIG_ETH_HLEN + (ipv6 ? RIG_IPV6_HLEN : RIG_IPV4_HLEN);
+    static const uint8_t doffs[] = {1, 4, 15};
+    RigNetView v;
+    RigNetError reason = RIG_NET_ERR_NONE;
+
+    trafgen_endpoints_init_default(&ep, ipv6);
+    assert_false(g_array_index(s, TrafgenSegment, 0).knobs.has_doff);
+    for (size_t i = 0; i < G_N_ELEMENTS(doffs); i++) {
+        TrafgenSegment seg = g_array_index(s, TrafgenSegment, i + 1);
+        ssize_t n;
+        uint8_t *tcp = buf + tcp_off;
+
+        assert_true(seg.knobs.has_doff);
+        assert_int_equal(seg.knobs.doff, doffs[i]);
+        n = trafgen_frame_build(&ep, &seg, buf, sizeof(buf));
+        seg.knobs.has_doff = FALSE;
+        n0 = trafgen_frame_build(&ep, &seg, plain, sizeof(plain));
+        assert_int_equal(n, n0);
+        assert_int_equal(n, tcp_off + RIG_TCP_HLEN + 20);
+        assert_int_equal(tcp[12] >> 4, doffs[i]);
+        /* flags untouched, reserved bits zero */
+        assert_int_equal(tcp[12] & 0x0f, plain[tcp_off + 12] & 0x0f);
+        assert_int_equal(tcp[13], plain[tcp_off + 13]);
+        /* everything but the data offset and the checksum is unchanged */
+        assert_memory_equal(buf, plain, tcp_off + 12);
+        assert_memory_equal(tcp + 18, plain + tcp_off + 18,
+                            (size_t)n - tcp_off - 18);
+        /* the checksum covers the lie: a fixed-up copy sums to zero */
+        {
+            uint32_t sum = ipv6 ? rig_csum_ipv6_pseudo(ep.src_ip, ep.dst_ip,
+                                                       RIG_IPPROTO_TCP,
+                                                       (uint32_t)(n - tcp_off))
+                                : rig_csum_ipv4_pseudo(ep.src_ip, ep.dst_ip,
+                                                       RIG_IPPROTO_TCP,
+                                                       (uint16_t)(n - tcp_off));
+
+            assert_int_equal(rig_csum_finish(rig_csum_add(
+                                 sum, tcp, (size_t)(n - tcp_off))),
+                             0);
+        }
+        /* the parser bounds-checks: no crash, a clear reason */
+        assert_true(rig_net_parse(buf, (size_t)n, RIG_NET_PARSE_VERIFY_CSUM,
+                                  &v, &reason) < 0);
+        if (doffs[i] < 5) {
+            assert_int_equal(reason, RIG_NET_ERR_BAD_TCP_DOFF);
+        }
+    }
+    /* not TCP: the knob does not apply, the datagram is built normally */
+    assert_true(trafgen_frame_build(&ep, &g_array_index(s, TrafgenSegment, 4),
+                                    buf, sizeof(buf)) > 0);
+}
+
+static void test_doff_frames(void **state)
+{
+    check_doff_frame(FALSE);
+    check_doff_frame(TRUE);
+}
+
 static void test_parse_addresses(void **state)
 {
     uint8_t mac[6];
@@ -563,6 +638,7 @@ int main(void)
         cmocka_unit_test(test_frames_ipv6),
         cmocka_unit_test(test_idle_builds_nothing),
         cmocka_unit_test(test_arp_frame),
+        cmocka_unit_test(test_doff_frames),
         cmocka_unit_test(test_parse_addresses),
     };
 

@@ -183,6 +183,15 @@ void run_views_add_received(RunFlows *flows, CheckView *view, const guint8 *buf,
             f.payload_len = f.frame_len;
             payload = buf + RIG_VIRTIO_NET_HDR_V1_LEN;
         }
+        /* A merge of a malformed segment (stock: a data offset < 5) still
+         * says its family on L2, which rsc-info needs for the gso_type. */
+        if (f.frame_len >= RIG_ETH_HLEN) {
+            guint16 type = rig_be16_get(buf + RIG_VIRTIO_NET_HDR_V1_LEN + 12);
+
+            f.family = type == RIG_ETHERTYPE_IPV6   ? 6
+                       : type == RIG_ETHERTYPE_IPV4 ? 4
+                                                    : 0;
+        }
     }
     check_view_add_frame(view, &f, payload);
 }

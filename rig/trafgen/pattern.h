@@ -56,7 +56,7 @@ typedef struct {
     TrafgenIpLen iplen;
     gboolean has_doff; /* TCP data offset field := doff, layout unchanged */
     uint8_t doff;      /* 0..15 words */
-    int32_t trunc; /* cut the frame to this many bytes, -1 = no */
+    int32_t trunc;     /* cut the frame to this many bytes, -1 = no */
 } TrafgenKnobs;
 
 typedef struct {
@@ -240,11 +240,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(TrafgenPattern, trafgen_pattern_free)
     "header\n"                                                                 \
     "    nodf        IPv4 without DF          frag    IPv4 MF / IPv6 frag "    \
     "hdr\n"                                                                    \
-    "    dfmf        IPv4 MF with DF kept (a fragment that says DF)\n"       \
+    "    dfmf        IPv4 MF with DF kept (a fragment that says DF)\n"         \
     "    badcsum     wrong TCP/UDP checksum   badipcsum wrong IPv4 checksum\n" \
     "    iplen=short|long  IP length below the headers / beyond the frame\n"   \
-    "    doff=N      TCP data offset field := N (0..15), bytes unchanged\n"   \
-    "                (doff=1: a header shorter than 20 bytes)\n"             \
+    "    doff=N      TCP data offset field := N (0..15), bytes unchanged\n"    \
+    "                (doff=1: a header shorter than 20 bytes)\n"               \
     "    trunc=N     cut the frame to N bytes\n"                               \
     "  Built-in patterns (NAME: expansion; --count repeats it, for whql\n"     \
     "  --count is the number of segments):\n"                                  \

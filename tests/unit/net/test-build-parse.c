@@ -322,7 +322,8 @@ static void test_corruption_knobs(void **state)
         d.tcp_doff_value = 1;
         n = rig_net_build_frame(&d, frame, sizeof(frame));
         assert_int_equal(n, (ssize_t)len);
-        assert_int_equal(frame[14 + 20 + 12], 0x10 | (plain[14 + 20 + 12] & 0x0f));
+        assert_int_equal(frame[14 + 20 + 12],
+                         0x10 | (plain[14 + 20 + 12] & 0x0f));
         assert_memory_equal(frame, plain, 14 + 20 + 12);
         assert_memory_equal(frame + 14 + 20 + 18, plain + 14 + 20 + 18,
                             len - (14 + 20 + 18));
@@ -330,9 +331,8 @@ static void test_corruption_knobs(void **state)
         assert_int_equal(why, RIG_NET_ERR_BAD_TCP_DOFF);
         /* restored to 5, the segment is whole again: checksum OK */
         frame[14 + 20 + 12] = (uint8_t)(0x50 | (frame[14 + 20 + 12] & 0x0f));
-        assert_int_equal(rig_net_parse(frame, len, RIG_NET_PARSE_VERIFY_CSUM,
-                                       &v, &why),
-                         0);
+        assert_int_equal(
+            rig_net_parse(frame, len, RIG_NET_PARSE_VERIFY_CSUM, &v, &why), 0);
         assert_int_equal(v.l4_csum, RIG_NET_CSUM_BAD);
     }
 
@@ -395,7 +395,8 @@ static void test_builder_errors(void **state)
     EXPECT_EINVAL(m.frag_offset = 0x2000);
     EXPECT_EINVAL(
         (m.corrupt = RIG_NET_CORRUPT_TRUNCATE, m.truncate_len = len + 1));
-    EXPECT_EINVAL((m.corrupt = RIG_NET_CORRUPT_TCP_DOFF, m.tcp_doff_value = 16));
+    EXPECT_EINVAL(
+        (m.corrupt = RIG_NET_CORRUPT_TCP_DOFF, m.tcp_doff_value = 16));
     EXPECT_EINVAL((m.corrupt = RIG_NET_CORRUPT_TCP_DOFF, m.tcp_doff_value = 5,
                    m.protocol = RIG_IPPROTO_UDP));
     EXPECT_EINVAL((m.ipv6_ext = nine, m.ipv6_ext_count = 1)); /* on IPv4 */

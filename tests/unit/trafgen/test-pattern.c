@@ -584,13 +584,13 @@ static void check_doff_frame(gboolean ipv6)
                                                        RIG_IPPROTO_TCP,
                                                        (uint16_t)(n - tcp_off));
 
-            assert_int_equal(rig_csum_finish(rig_csum_add(
-                                 sum, tcp, (size_t)(n - tcp_off))),
-                             0);
+            assert_int_equal(
+                rig_csum_finish(rig_csum_add(sum, tcp, (size_t)(n - tcp_off))),
+                0);
         }
         /* the parser bounds-checks: no crash, a clear reason */
-        assert_true(rig_net_parse(buf, (size_t)n, RIG_NET_PARSE_VERIFY_CSUM,
-                                  &v, &reason) < 0);
+        assert_true(rig_net_parse(buf, (size_t)n, RIG_NET_PARSE_VERIFY_CSUM, &v,
+                                  &reason) < 0);
         if (doffs[i] < 5) {
             assert_int_equal(reason, RIG_NET_ERR_BAD_TCP_DOFF);
         }

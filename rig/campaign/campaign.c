@@ -139,7 +139,7 @@ static gboolean start_vm(Campaign *c, GError **error)
 {
     g_autoptr(RigVmConfig) config = rig_vm_config_new();
     RigVmNic *nic;
-    int tap_fd, qfd;
+    int tap_fd;
 
     if (!rig_netns_add_tap(c->netns, TAP_NAME, &tap_fd, error)) {
         return FALSE;
@@ -158,13 +158,10 @@ static gboolean start_vm(Campaign *c, GError **error)
     if (!c->vm) {
         return FALSE;
     }
-    qfd = rig_vm_get_qtest_fd(c->vm);
-    if (qfd < 0 || (qfd = fcntl(qfd, F_DUPFD_CLOEXEC, 3)) < 0) {
-        g_set_error(error, FUZZ_ERROR, FUZZ_ERROR_FAILED,
-                    "the launcher gave no qtest connection");
+    c->qtest = rig_qtest_new_from_vm(c->vm, error);
+    if (!c->qtest) {
         return FALSE;
     }
-    c->qtest = rig_qtest_new_from_fd(qfd);
     return TRUE;
 }
 

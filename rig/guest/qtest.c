@@ -1,6 +1,7 @@
 #include "guest/qtest.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "guest/guest-error.h"
 #include "qemu/unix-socket.h"
+#include "qemu/vm.h"
 
 struct RigQtest {
     int fd;
@@ -62,6 +64,18 @@ static gboolean fill_sockaddr(const char *path, struct sockaddr_un *sun,
     }
     strcpy(sun->sun_path, path);
     return TRUE;
+}
+
+RigQtest *rig_qtest_new_from_vm(RigVm *vm, GError **error)
+{
+    int fd = rig_vm_get_qtest_fd(vm);
+
+    if (fd < 0 || (fd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+        g_set_error(error, RIG_GUEST_ERROR, RIG_GUEST_ERROR_DISCONNECTED,
+                    "the launcher gave no qtest connection");
+        return NULL;
+    }
+    return rig_qtest_new_from_fd(fd);
 }
 
 RigQtest *rig_qtest_connect_unix(const char *path, guint timeout_ms,

@@ -26,6 +26,18 @@ typedef struct RigQtest RigQtest;
  */
 RigQtest *rig_qtest_new_from_fd(int fd);
 
+typedef struct RigVm RigVm;
+
+/**
+ * rig_qtest_new_from_vm:
+ * @vm: a VM the launcher started with a qtest connection
+ * @error: return location for a GError
+ *
+ * Returns: (transfer full): a client on a duplicate of the VM's qtest
+ *   socket (the VM keeps its own), or NULL with @error set.
+ */
+RigQtest *rig_qtest_new_from_vm(RigVm *vm, GError **error);
+
 /**
  * rig_qtest_connect_unix:
  * @path: unix socket QEMU listens on (`-qtest unix:PATH,server=on,wait=off`)

@@ -102,7 +102,6 @@ static gboolean start_vm(Session *s, GError **error)
     g_autoptr(RigVmConfig) config = rig_vm_config_new();
     RigVmNic *nic;
     int tap_fd;
-    int qfd;
 
     if (!choose_clock(s, error)) {
         return FALSE;
@@ -153,13 +152,10 @@ static gboolean start_vm(Session *s, GError **error)
     if (!s->vm) {
         return FALSE;
     }
-    qfd = rig_vm_get_qtest_fd(s->vm);
-    if (qfd < 0 || (qfd = fcntl(qfd, F_DUPFD_CLOEXEC, 3)) < 0) {
-        g_set_error(error, RIG_GUEST_ERROR, RIG_GUEST_ERROR_DISCONNECTED,
-                    "the launcher gave no qtest connection");
+    s->qtest = rig_qtest_new_from_vm(s->vm, error);
+    if (!s->qtest) {
         return FALSE;
     }
-    s->qtest = rig_qtest_new_from_fd(qfd);
     return rig_netns_run(s->netns, open_injector, s, error);
 }
 

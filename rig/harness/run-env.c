@@ -19,7 +19,6 @@
 #define NIC_ID   "net0"
 #define TAP_NAME "rigtap0"
 
-
 void run_env_free(RunEnv *env)
 {
     if (!env) {
@@ -82,7 +81,6 @@ static gboolean start_vm(RunEnv *env, GError **error)
     g_autoptr(RigVmConfig) config = rig_vm_config_new();
     RigVmNic *nic;
     int tap_fd;
-    int qfd;
 
     if (!rig_netns_add_tap(env->netns, TAP_NAME, &tap_fd, error)) {
         return FALSE;
@@ -121,13 +119,10 @@ static gboolean start_vm(RunEnv *env, GError **error)
     if (!env->vm) {
         return FALSE;
     }
-    qfd = rig_vm_get_qtest_fd(env->vm);
-    if (qfd < 0 || (qfd = fcntl(qfd, F_DUPFD_CLOEXEC, 3)) < 0) {
-        g_set_error(error, RUN_ERROR, RUN_ERROR_FAILED,
-                    "the launcher gave no qtest connection");
+    env->qtest = rig_qtest_new_from_vm(env->vm, error);
+    if (!env->qtest) {
         return FALSE;
     }
-    env->qtest = rig_qtest_new_from_fd(qfd);
     return TRUE;
 }
 
